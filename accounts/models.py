@@ -1,0 +1,213 @@
+"""
+The domain: organizations and their work accounts.
+
+A WorkAccount carries every RFC 7643 §4.1 attribute that Entra maps plus the enterprise extension
+(§4.3). Multi-valued complex attributes (emails, phoneNumbers, addresses) are rows of one table,
+WorkAccountValue, so that they can be filtered with plain joins and loaded with a single query.
+Values are stored exactly as the client sent them.
+"""
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Upper
+from django.utils import timezone as dj_timezone
+
+
+class Organization(models.Model):
+    slug = models.SlugField(max_length=63, unique=True)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class OrganizationRole(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    SUPPORT = "support", "Support"
+    MEMBER = "member", "Member"
+
+
+class WorkAccountManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, user_name, password=None, **extra_fields):
+        if not user_name:
+            raise ValueError("A work account needs a user name.")
+        account = self.model(user_name=user_name, **extra_fields)
+        account.set_password(password)
+        account.save(using=self._db)
+        return account
+
+    create_user.alters_data = True
+
+    def create_superuser(self, user_name, password=None, **extra_fields):
+        extra_fields["is_superuser"] = True
+        return self.create_user(user_name, password, **extra_fields)
+
+    create_superuser.alters_data = True
+
+    def get_by_natural_key(self, username):
+        # Sign-in resolves user names through accounts.backends; this keeps createsuperuser and
+        # Django's own helpers working for operators (organization-less superusers).
+        return self.get(user_name__iexact=username, deleted_at__isnull=True)
+
+
+class WorkAccount(AbstractBaseUser, PermissionsMixin):
+    """A work account of one organization; Django's AUTH_USER_MODEL and the SCIM User resource."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)  # the SCIM id
+    # Only platform superusers may have no organization (see the check constraint).
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="accounts"
+    )
+    role = models.CharField(max_length=16, choices=OrganizationRole.choices, default=OrganizationRole.MEMBER)
+
+    # RFC 7643 §4.1 core attributes. NULL means "not set"; values are kept as sent.
+    user_name = models.CharField("userName", max_length=255)
+    external_id = models.CharField("externalId", max_length=255, null=True, blank=True)
+    # NULL: the client removed `active` (RFC 7644 §3.5.2.2); like false, it blocks sign-in.
+    is_active = models.BooleanField("active", default=True, null=True)
+    display_name = models.CharField("displayName", max_length=255, null=True, blank=True)
+    nick_name = models.CharField("nickName", max_length=255, null=True, blank=True)
+    title = models.CharField(max_length=255, null=True, blank=True)
+    user_type = models.CharField("userType", max_length=255, null=True, blank=True)
+    preferred_language = models.CharField("preferredLanguage", max_length=64, null=True, blank=True)
+    locale = models.CharField(max_length=64, null=True, blank=True)
+    timezone = models.CharField(max_length=64, null=True, blank=True)
+    profile_url = models.CharField("profileUrl", max_length=1024, null=True, blank=True)
+    name_formatted = models.CharField("name.formatted", max_length=512, null=True, blank=True)
+    name_family_name = models.CharField("name.familyName", max_length=255, null=True, blank=True)
+    name_given_name = models.CharField("name.givenName", max_length=255, null=True, blank=True)
+    name_middle_name = models.CharField("name.middleName", max_length=255, null=True, blank=True)
+    name_honorific_prefix = models.CharField("name.honorificPrefix", max_length=64, null=True, blank=True)
+    name_honorific_suffix = models.CharField("name.honorificSuffix", max_length=64, null=True, blank=True)
+    # Entra sends roles in several shapes (objects, JSON-in-a-string); they are kept verbatim.
+    roles = models.JSONField(default=list, blank=True)
+
+    # RFC 7643 §4.3 enterprise extension.
+    employee_number = models.CharField("employeeNumber", max_length=255, null=True, blank=True)
+    cost_center = models.CharField("costCenter", max_length=255, null=True, blank=True)
+    enterprise_organization = models.CharField("organization", max_length=255, null=True, blank=True)
+    division = models.CharField(max_length=255, null=True, blank=True)
+    department = models.CharField(max_length=255, null=True, blank=True)
+    manager = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="direct_reports"
+    )
+
+    date_joined = models.DateTimeField("created", default=dj_timezone.now)
+    updated_at = models.DateTimeField("lastModified", default=dj_timezone.now)
+    version = models.PositiveIntegerField(default=1)
+    # Set by SCIM DELETE: the account is gone for SCIM and its userName is free again, while the
+    # row stays as a tombstone for the audit trail.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    # Part of the session hash: rotating it ends every session of the account at once.
+    security_stamp = models.UUIDField(default=uuid.uuid4, editable=False)
+
+    objects = WorkAccountManager()
+
+    USERNAME_FIELD = "user_name"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        verbose_name = "work account"
+        constraints = [
+            # RFC 7643 §4.1.1: userName is unique and case-insensitive; enforced here per
+            # organization for live accounts only, so a deleted account's name can be reused.
+            models.UniqueConstraint(
+                F("organization"),
+                Upper("user_name"),
+                condition=Q(deleted_at__isnull=True, organization__isnull=False),
+                name="account_username_ci_unique_per_org",
+                violation_error_message="userName is already taken in this organization.",
+            ),
+            models.UniqueConstraint(
+                Upper("user_name"),
+                condition=Q(deleted_at__isnull=True, organization__isnull=True),
+                name="account_username_ci_unique_platform",
+            ),
+            models.CheckConstraint(
+                condition=Q(organization__isnull=False) | Q(is_superuser=True),
+                name="account_has_organization_unless_superuser",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "external_id"], name="account_org_external_id"),
+            models.Index(fields=["organization", "date_joined", "id"], name="account_org_created"),
+            models.Index(fields=["organization", "updated_at"], name="account_org_updated"),
+        ]
+
+    def __str__(self):
+        return self.user_name
+
+    @property
+    def is_staff(self):
+        """Admins and support staff use the admin portal; members do not."""
+        return self.is_superuser or self.role in (OrganizationRole.ADMIN, OrganizationRole.SUPPORT)
+
+    @property
+    def is_deleted(self):
+        return self.deleted_at is not None
+
+    @property
+    def email(self):
+        """The primary e-mail (else the first), for Django's mail helpers."""
+        emails = [v for v in self.multi_values.all() if v.attribute == ValueAttribute.EMAILS]
+        chosen = next((v for v in emails if v.primary), emails[0] if emails else None)
+        return chosen.value if chosen else ""
+
+    def get_session_auth_hash(self):
+        # Django checks this hash on every request: mixing in the security stamp lets
+        # deactivation end all sessions immediately, not only on the next sign-in.
+        from django.utils.crypto import salted_hmac
+
+        return salted_hmac(
+            "accounts.WorkAccount.get_session_auth_hash",
+            f"{self.password}:{self.security_stamp}",
+            algorithm="sha256",
+        ).hexdigest()
+
+
+class ValueAttribute(models.TextChoices):
+    EMAILS = "emails", "emails"
+    PHONE_NUMBERS = "phoneNumbers", "phoneNumbers"
+    ADDRESSES = "addresses", "addresses"
+
+
+class WorkAccountValue(models.Model):
+    """One element of a multi-valued complex attribute, in the order the client sent it."""
+
+    account = models.ForeignKey(WorkAccount, on_delete=models.CASCADE, related_name="multi_values")
+    attribute = models.CharField(max_length=16, choices=ValueAttribute.choices)
+    position = models.PositiveSmallIntegerField(default=0)
+    type = models.CharField(max_length=64, null=True, blank=True)
+    primary = models.BooleanField(default=False)
+    display = models.CharField(max_length=255, null=True, blank=True)
+    # emails and phoneNumbers
+    value = models.CharField(max_length=1024, null=True, blank=True)
+    # addresses
+    formatted = models.CharField(max_length=1024, null=True, blank=True)
+    street_address = models.CharField("streetAddress", max_length=512, null=True, blank=True)
+    locality = models.CharField(max_length=255, null=True, blank=True)
+    region = models.CharField(max_length=255, null=True, blank=True)
+    postal_code = models.CharField("postalCode", max_length=64, null=True, blank=True)
+    country = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        ordering = ["account", "attribute", "position"]
+        indexes = [
+            models.Index(fields=["account", "attribute", "position"], name="accountvalue_account"),
+            # emails[type eq "work"].value eq "…" lookups compare case-insensitively.
+            models.Index(Upper("value"), "attribute", name="accountvalue_value_ci"),
+        ]
+
+    def __str__(self):
+        return f"{self.attribute}[{self.type}]"

@@ -1,0 +1,349 @@
+"""
+Every write to organizations and work accounts goes through these functions.
+
+Each one owns its transaction; uniqueness is enforced by the database and reported as a domain
+error; a call that changes nothing writes nothing.
+"""
+
+import dataclasses
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.attributes import (
+    ADDRESS_PARTS,
+    SIMPLE_FIELDS,
+    AccountAttributes,
+    ContactValue,
+    PostalAddress,
+)
+from accounts.exceptions import (
+    AccountNotFound,
+    InvalidAttributeValue,
+    OrganizationNotFound,
+    UniquenessConflict,
+    VersionMismatch,
+)
+from accounts.models import Organization, OrganizationRole, ValueAttribute, WorkAccount, WorkAccountValue
+from accounts.selectors import account_attributes, live_accounts
+
+
+USERNAME_TAKEN = "userName '{user_name}' is already taken in this organization."
+SLUG_TAKEN = "An organization with the slug '{slug}' already exists."
+CONCURRENT_CHANGE = "The account was changed by another request at the same time; retry the request."
+MANAGER_UNKNOWN = "manager '{manager_id}' is not a work account of this organization."
+MANAGER_SELF = "An account cannot be its own manager."
+TWO_PRIMARIES = "{attribute} has more than one value marked primary; at most one may be."
+DUPLICATE_TYPE = "{attribute} has more than one value of type '{type}'; each type may appear once."
+TOO_LONG = "{attribute} is longer than {limit} characters."
+USERNAME_REQUIRED = "userName is required and cannot be empty."
+
+_MULTI_VALUED = {
+    "emails": ValueAttribute.EMAILS,
+    "phone_numbers": ValueAttribute.PHONE_NUMBERS,
+    "addresses": ValueAttribute.ADDRESSES,
+}
+
+
+@dataclass(frozen=True)
+class PropertyChange:
+    """One modified property, as provisioning logs show it (old → new)."""
+
+    name: str
+    old: object
+    new: object
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    account: WorkAccount
+    attributes: AccountAttributes
+    changes: tuple[PropertyChange, ...]
+
+
+# Organizations ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def organization_create(*, slug: str, name: str) -> Organization:
+    if Organization.objects.filter(slug=slug).exists():
+        raise UniquenessConflict(SLUG_TAKEN.format(slug=slug))
+    organization = Organization(slug=slug, name=name)
+    try:
+        organization.full_clean()
+    except ValidationError as exc:
+        raise InvalidAttributeValue(_first_message(exc)) from None
+    organization.save()
+    return organization
+
+
+def organization_get(*, slug: str) -> Organization:
+    try:
+        return Organization.objects.get(slug=slug)
+    except Organization.DoesNotExist:
+        raise OrganizationNotFound(f"No organization has the slug '{slug}'.") from None
+
+
+# Work accounts ------------------------------------------------------------------------------------
+
+
+def account_create(
+    *,
+    organization: Organization,
+    attributes: AccountAttributes,
+    role: str = OrganizationRole.MEMBER,
+) -> AccountChange:
+    """Create a work account; a taken userName (any case) raises UniquenessConflict."""
+    with _translated_integrity_errors(attributes), transaction.atomic():
+        _validate(organization, attributes, account_id=None)
+        account = WorkAccount(organization=organization, role=role)
+        _assign(account, attributes)
+        account.set_password(attributes.password)
+        account.save(force_insert=True)
+        _write_values(account, attributes, fields=list(_MULTI_VALUED))
+    stored = dataclasses.replace(attributes, password=None)
+    changes = tuple(
+        PropertyChange(name, None, getattr(stored, name))
+        for name in AccountAttributes.__dataclass_fields__
+        if name != "password" and getattr(stored, name) not in (None, (), False)
+    )
+    return AccountChange(account=account, attributes=stored, changes=changes)
+
+
+def account_update(
+    *,
+    organization: Organization,
+    account_id: uuid.UUID,
+    transform: Callable[[AccountAttributes], AccountAttributes],
+    expected_version: int | None = None,
+) -> AccountChange:
+    """
+    Read an account under a row lock, let `transform` compute its new attributes, and write
+    what differs, all in one transaction: `transform` raising leaves the account untouched.
+    With `expected_version`, a concurrent change since the client read it raises VersionMismatch.
+    """
+    with transaction.atomic():
+        account = _locked_account(organization, account_id, with_values=True)
+        _check_version(account, expected_version)
+        current = account_attributes(account)
+        desired = transform(current)
+        changed = current.changed_fields(desired)
+        if not changed:
+            return AccountChange(account=account, attributes=current, changes=())
+        with _translated_integrity_errors(desired), transaction.atomic():
+            _validate(organization, desired, account_id=account.pk, changed=changed)
+            _assign(account, desired)
+            if "password" in changed and desired.password is not None:
+                account.set_password(desired.password)
+            if "active" in changed and not desired.active:
+                _end_sessions_and_tokens(account)
+            account.updated_at = timezone.now()
+            account.version += 1
+            account.save()
+            _write_values(account, desired, fields=[f for f in changed if f in _MULTI_VALUED])
+    stored = dataclasses.replace(desired, password=None)
+    changes = tuple(
+        PropertyChange(name, getattr(current, name), getattr(stored, name))
+        for name in changed
+        if name != "password"
+    )
+    if "password" in changed:
+        changes += (PropertyChange("password", "[redacted]", "[redacted]"),)
+    return AccountChange(account=account, attributes=stored, changes=changes)
+
+
+@transaction.atomic
+def account_delete(
+    *, organization: Organization, account_id: uuid.UUID, expected_version: int | None = None
+) -> WorkAccount:
+    """
+    Delete an account for SCIM: it answers 404 from now on and its userName is free again, while
+    the row stays as a tombstone. Its sessions and tokens end, and its reports lose the manager.
+    """
+    account = _locked_account(organization, account_id, with_values=False)
+    _check_version(account, expected_version)
+    now = timezone.now()
+    account.deleted_at = now
+    account.is_active = False
+    account.updated_at = now
+    account.version += 1
+    _end_sessions_and_tokens(account)
+    account.save()
+    WorkAccount.objects.filter(manager=account).update(manager=None, updated_at=now, version=F("version") + 1)
+    return account
+
+
+def account_set_password(*, account: WorkAccount, password: str) -> None:
+    try:
+        validate_password(password, user=account)
+    except ValidationError as exc:
+        raise InvalidAttributeValue(" ".join(exc.messages)) from None
+    with transaction.atomic():
+        account.set_password(password)
+        account.security_stamp = uuid.uuid4()
+        account.save(update_fields=["password", "security_stamp"])
+
+
+def admin_create(*, organization: Organization, email: str, password: str) -> WorkAccount:
+    """Create an organization admin who signs in to the portal with `email` as userName."""
+    attributes = AccountAttributes(
+        user_name=email,
+        emails=(ContactValue(value=email, type="work", primary=True),),
+    )
+    try:
+        validate_password(password, user=WorkAccount(user_name=email))
+    except ValidationError as exc:
+        raise InvalidAttributeValue(" ".join(exc.messages)) from None
+    result = account_create(
+        organization=organization,
+        attributes=dataclasses.replace(attributes, password=password),
+        role=OrganizationRole.ADMIN,
+    )
+    return result.account
+
+
+# Helpers ------------------------------------------------------------------------------------------
+
+
+def _locked_account(organization: Organization, account_id: uuid.UUID, *, with_values: bool) -> WorkAccount:
+    queryset = live_accounts(organization=organization).select_for_update(of=("self",))
+    if with_values:
+        queryset = queryset.prefetch_related("multi_values")
+    try:
+        return queryset.get(pk=account_id)
+    except (WorkAccount.DoesNotExist, ValidationError, ValueError):
+        raise AccountNotFound(f"Resource {account_id} not found") from None
+
+
+def _check_version(account: WorkAccount, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != account.version:
+        raise VersionMismatch(f'The resource has changed: its version is W/"{account.version}".')
+
+
+def _validate(
+    organization: Organization,
+    attributes: AccountAttributes,
+    *,
+    account_id: uuid.UUID | None,
+    changed: list[str] | None = None,
+) -> None:
+    if not attributes.user_name or not attributes.user_name.strip():
+        raise InvalidAttributeValue(USERNAME_REQUIRED)
+    for name in SIMPLE_FIELDS:
+        _check_length(WorkAccount, name, getattr(attributes, name))
+    for name, attribute in _MULTI_VALUED.items():
+        values = getattr(attributes, name)
+        if sum(1 for v in values if v.primary) > 1:
+            raise InvalidAttributeValue(TWO_PRIMARIES.format(attribute=attribute.label))
+        seen_types = set()
+        for element in values:
+            # Entra: "The 'type' sub-attribute values of multivalued complex attributes must be
+            # unique"; two work e-mails would make emails[type eq "work"] ambiguous.
+            if element.type:
+                key = element.type.lower()
+                if key in seen_types:
+                    raise InvalidAttributeValue(
+                        DUPLICATE_TYPE.format(attribute=attribute.label, type=element.type)
+                    )
+                seen_types.add(key)
+            for part in ("type", "display", "value", *ADDRESS_PARTS):
+                if hasattr(element, part):
+                    _check_length(WorkAccountValue, part, getattr(element, part), prefix=attribute.label)
+    if attributes.manager_id is not None and (changed is None or "manager_id" in changed):
+        if attributes.manager_id == account_id:
+            raise InvalidAttributeValue(MANAGER_SELF)
+        if not live_accounts(organization=organization).filter(pk=attributes.manager_id).exists():
+            raise InvalidAttributeValue(MANAGER_UNKNOWN.format(manager_id=attributes.manager_id))
+
+
+def _check_length(model, field_name: str, value, prefix: str | None = None) -> None:
+    if value is None:
+        return
+    model_field = model._meta.get_field(field_name)
+    limit = model_field.max_length
+    if limit and len(value) > limit:
+        label = model_field.verbose_name if not prefix else f"{prefix}.{model_field.verbose_name}"
+        raise InvalidAttributeValue(TOO_LONG.format(attribute=label, limit=limit))
+
+
+def _assign(account: WorkAccount, attributes: AccountAttributes) -> None:
+    for name in SIMPLE_FIELDS:
+        setattr(account, name, getattr(attributes, name))
+    account.is_active = attributes.active
+    account.roles = list(attributes.roles)
+    account.manager_id = attributes.manager_id
+
+
+def _write_values(account: WorkAccount, attributes: AccountAttributes, *, fields: list[str]) -> None:
+    if not fields:
+        return
+    kinds = [_MULTI_VALUED[name] for name in fields]
+    if account._state.adding is False:
+        WorkAccountValue.objects.filter(account=account, attribute__in=kinds).delete()
+    rows = []
+    for name in fields:
+        for position, element in enumerate(getattr(attributes, name)):
+            row = WorkAccountValue(
+                account=account,
+                attribute=_MULTI_VALUED[name],
+                position=position,
+                type=element.type,
+                primary=element.primary,
+            )
+            if isinstance(element, PostalAddress):
+                for part in ADDRESS_PARTS:
+                    setattr(row, part, getattr(element, part))
+            else:
+                row.value = element.value
+                row.display = element.display
+            rows.append(row)
+    if rows:
+        WorkAccountValue.objects.bulk_create(rows)
+
+
+def _end_sessions_and_tokens(account: WorkAccount) -> None:
+    """Sign the account out everywhere: sessions (via the stamp) and OAuth tokens it holds."""
+    from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
+
+    account.security_stamp = uuid.uuid4()
+    if account.last_login is None:
+        # OAuth tokens are only issued after a sign-in, so an account that never signed in
+        # holds none; skipping the lookups keeps Entra's bulk disables cheap.
+        return
+    get_refresh_token_model().objects.filter(user=account, revoked__isnull=True).update(
+        revoked=timezone.now()
+    )
+    get_access_token_model().objects.filter(user=account).delete()
+    get_grant_model().objects.filter(user=account).delete()
+
+
+class _translated_integrity_errors:
+    """Turn database integrity errors into domain errors without leaking database text."""
+
+    def __init__(self, attributes: AccountAttributes):
+        self.attributes = attributes
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None or not issubclass(exc_type, IntegrityError):
+            return False
+        if "account_username_ci_unique" in str(exc):
+            raise UniquenessConflict(USERNAME_TAKEN.format(user_name=self.attributes.user_name)) from None
+        raise InvalidAttributeValue(CONCURRENT_CHANGE) from None
+
+
+def _first_message(exc: ValidationError) -> str:
+    return exc.messages[0] if exc.messages else "Invalid value."
+
+
+def random_password() -> str:
+    return secrets.token_urlsafe(24)

@@ -1,0 +1,22 @@
+"""Request id: honour the client's `client-request-id` (Entra sends one) and echo it back."""
+
+import re
+import uuid
+
+
+REQUEST_ID_HEADER = "client-request-id"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        sent = request.headers.get(REQUEST_ID_HEADER, "")
+        # Only a short, plain token is echoed; anything else is replaced so that a client cannot
+        # inject header or log content through it.
+        request.request_id = sent if _SAFE_REQUEST_ID.match(sent) else str(uuid.uuid4())
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request.request_id
+        return response

@@ -1,0 +1,8 @@
+"""Test settings: the base set-up with fast hashing and in-memory mail."""
+
+from .base import *  # noqa: F403
+
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -1,0 +1,155 @@
+"""
+django-scim2's User adapter for work accounts. It translates and does not decide: SCIM documents
+and PATCH operations become AccountAttributes, and each request calls one accounts service.
+"""
+
+import dataclasses
+
+from django_scim.adapters import SCIMUser
+
+from accounts import services
+from accounts.attributes import AccountAttributes
+from accounts.exceptions import AccountNotFound, InvalidAttributeValue, UniquenessConflict, VersionMismatch
+from accounts.selectors import account_attributes
+from scim import constants
+from scim.errors import ScimError, bad_request
+from scim.locations import resource_location
+from scim.patch import apply_patch
+from scim.schema import USER_RESOURCE
+from scim.users.document import ENTERPRISE, canonicalise, creation_document, from_document, to_document
+
+
+def format_timestamp(moment) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def etag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+class WorkAccountSCIMUser(SCIMUser):
+    id_field = "id"
+    url_name = "scim:users"
+    resource_type = "User"
+
+    def __init__(self, obj, request=None, attributes: AccountAttributes | None = None, account_id=None):
+        super().__init__(obj, request=request)
+        self._attributes = attributes
+        # Writes name the account by id only: the service loads it under a row lock.
+        self.account_id = account_id if account_id is not None else getattr(obj, "pk", None)
+        self.changes = ()
+
+    @property
+    def organization(self):
+        return self.request.scim.organization
+
+    @property
+    def attributes(self) -> AccountAttributes:
+        if self._attributes is None:
+            self._attributes = account_attributes(self.obj)
+        return self._attributes
+
+    @property
+    def etag(self) -> str:
+        return etag(self.obj.version)
+
+    # Reads ---------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        document = to_document(self.attributes)
+        enterprise = document.get(ENTERPRISE)
+        if enterprise and "manager" in enterprise:
+            manager_id = enterprise["manager"]["value"]
+            enterprise["manager"] = {
+                "value": manager_id,
+                "$ref": resource_location(self.request, self.url_name, manager_id),
+            }
+        schemas = [constants.USER_SCHEMA] + ([ENTERPRISE] if enterprise else [])
+        return {
+            "schemas": schemas,
+            "id": str(self.obj.pk),
+            **document,
+            "meta": {
+                "resourceType": "User",
+                "created": format_timestamp(self.obj.date_joined),
+                "lastModified": format_timestamp(self.obj.updated_at),
+                "location": self.location,
+                "version": self.etag,
+            },
+        }
+
+    @property
+    def location(self) -> str:
+        return resource_location(self.request, self.url_name, self.obj.pk)
+
+    # Writes --------------------------------------------------------------------------------------
+
+    def create(self, body: dict) -> None:
+        attributes = from_document(creation_document(body))
+        with _domain_errors():
+            result = services.account_create(organization=self.organization, attributes=attributes)
+        self._take(result)
+
+    def replace(self, body: dict, expected_version: int | None = None) -> None:
+        """PUT (RFC 7644 §3.5.1): the body replaces every attribute; `active` and the password
+        stay as they are when the body leaves them out (Okta's PUT omits active)."""
+        incoming = canonicalise(body)
+
+        def transform(current: AccountAttributes) -> AccountAttributes:
+            replaced = from_document(incoming)
+            keep = {}
+            if "active" not in incoming:
+                keep["active"] = current.active
+            return dataclasses.replace(replaced, **keep)
+
+        self._update(transform, expected_version)
+
+    def patch(self, operations: list, expected_version: int | None = None) -> None:
+        resource_id = str(self.account_id)
+
+        def transform(current: AccountAttributes) -> AccountAttributes:
+            document = apply_patch(to_document(current), operations, USER_RESOURCE, resource_id=resource_id)
+            return from_document(document)
+
+        self._update(transform, expected_version)
+
+    def delete(self, expected_version: int | None = None) -> None:
+        with _domain_errors():
+            self.obj = services.account_delete(
+                organization=self.organization, account_id=self.account_id, expected_version=expected_version
+            )
+
+    def _update(self, transform, expected_version: int | None) -> None:
+        with _domain_errors():
+            result = services.account_update(
+                organization=self.organization,
+                account_id=self.account_id,
+                transform=transform,
+                expected_version=expected_version,
+            )
+        self._take(result)
+
+    def _take(self, result) -> None:
+        self.obj = result.account
+        self._attributes = result.attributes
+        self.changes = result.changes
+
+
+class _domain_errors:
+    """accounts errors → RFC 7644 §3.12 errors with the right scimType."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            return False
+        if issubclass(exc_type, UniquenessConflict):
+            raise ScimError(409, exc.message, constants.UNIQUENESS) from None
+        if issubclass(exc_type, InvalidAttributeValue):
+            raise bad_request(exc.message, constants.INVALID_VALUE) from None
+        if issubclass(exc_type, AccountNotFound):
+            raise ScimError(404, exc.message) from None
+        if issubclass(exc_type, VersionMismatch):
+            raise ScimError(412, exc.message) from None
+        return False

@@ -1,0 +1,42 @@
+"""Protocol constants, defined once and asserted verbatim in tests."""
+
+SCIM_CONTENT_TYPE = "application/scim+json"
+
+# RFC 7643 / RFC 7644 schema URNs.
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SEARCH_REQUEST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+SERVICE_PROVIDER_CONFIG_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+SCHEMA_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+
+# RFC 7644 §3.12, Table 9.
+INVALID_FILTER = "invalidFilter"
+TOO_MANY = "tooMany"
+UNIQUENESS = "uniqueness"
+MUTABILITY = "mutability"
+INVALID_SYNTAX = "invalidSyntax"
+INVALID_PATH = "invalidPath"
+NO_TARGET = "noTarget"
+INVALID_VALUE = "invalidValue"
+INVALID_VERSION = "invalidVers"
+
+# Error details that clients (and the admins reading Entra's logs) see.
+MISSING_TOKEN = "Send a bearer token in the Authorization header: 'Authorization: Bearer <token>'."
+INVALID_TOKEN = "The bearer token is not valid: it is unknown, expired or revoked."
+CONNECTION_DISABLED = "This provisioning connection is disabled; an organization admin can enable it."
+RESOURCE_NOT_FOUND = "Resource {id} not found"
+ENDPOINT_NOT_FOUND = "No SCIM endpoint at {path}."
+METHOD_NOT_ALLOWED = "{method} is not supported on this endpoint."
+BODY_TOO_LARGE = "The request body is larger than {limit} bytes."
+BODY_NOT_JSON = "The request body is not valid JSON: {reason}."
+BODY_NOT_OBJECT = "The request body must be a JSON object."
+INTERNAL_ERROR = "The request could not be processed because of an internal error; it changed nothing."
+NOT_IMPLEMENTED = "{feature} is not supported by this service provider."
+PATCH_NO_OPERATIONS = "A PATCH request needs a non-empty 'Operations' list."
+PATCH_TOO_MANY_OPERATIONS = "A PATCH request may hold at most {limit} operations."
+PRECONDITION_FAILED = "The resource has changed: its version is {current}."

@@ -1,0 +1,21 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.exceptions import AccountsError
+from accounts.services import organization_get
+from scim.services import scim_token_revoke
+
+
+class Command(BaseCommand):
+    help = "Revoke a SCIM bearer token by its label: manage.py revoke_scim_token SLUG LABEL"
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug")
+        parser.add_argument("label")
+
+    def handle(self, *args, slug, label, **options):
+        try:
+            organization = organization_get(slug=slug)
+            scim_token_revoke(organization=organization, label=label)
+        except AccountsError as exc:
+            raise CommandError(exc.message) from None
+        self.stdout.write(f"Revoked token {label} of {organization.slug}.")

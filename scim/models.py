@@ -1,0 +1,59 @@
+"""Provisioning connections (which client may provision into which organization) and their tokens."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Organization
+
+
+class ProvisioningConnection(models.Model):
+    """One Entra tenant (or other client) provisioning into one organization."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="connections")
+    name = models.CharField(max_length=100)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["organization", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="connection_name_unique_per_org"),
+        ]
+
+    def __str__(self):
+        return f"{self.organization.slug}: {self.name}"
+
+
+class ScimSecretToken(models.Model):
+    """
+    A long-lived bearer token (Entra's "Secret Token"). Only its SHA-256 digest is stored: the
+    token has 256 bits of entropy, so a fast digest is safe and lets the lookup use an index.
+    """
+
+    connection = models.ForeignKey(ProvisioningConnection, on_delete=models.CASCADE, related_name="tokens")
+    label = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=16, help_text="The first characters, to recognise a token.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "label"],
+                condition=Q(revoked_at__isnull=True),
+                name="token_label_unique_while_active",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.label} ({self.prefix}…)"
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -1,0 +1,235 @@
+"""
+The SCIM schemas this service provider implements (RFC 7643 §4.1, §4.3, §7).
+
+One definition drives /Schemas, attribute-name resolution for PATCH paths and filters, type
+coercion and the `attributes`/`excludedAttributes` projection, so what discovery advertises is
+exactly what the endpoint accepts.
+"""
+
+from dataclasses import dataclass, field
+
+from scim.constants import ENTERPRISE_USER_SCHEMA, USER_SCHEMA
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    type: str = "string"
+    multi_valued: bool = False
+    required: bool = False
+    case_exact: bool = False
+    mutability: str = "readWrite"
+    returned: str = "default"
+    uniqueness: str = "none"
+    description: str = ""
+    sub_attributes: tuple["Attribute", ...] = ()
+    canonical_values: tuple[str, ...] = ()
+    reference_types: tuple[str, ...] = ()
+
+    def sub(self, name: str) -> "Attribute | None":
+        lowered = name.lower()
+        return next((s for s in self.sub_attributes if s.name.lower() == lowered), None)
+
+    def to_dict(self) -> dict:
+        doc = {
+            "name": self.name,
+            "type": self.type,
+            "multiValued": self.multi_valued,
+            "description": self.description or self.name,
+            "required": self.required,
+            "caseExact": self.case_exact,
+            "mutability": self.mutability,
+            "returned": self.returned,
+            "uniqueness": self.uniqueness,
+        }
+        if self.canonical_values:
+            doc["canonicalValues"] = list(self.canonical_values)
+        if self.reference_types:
+            doc["referenceTypes"] = list(self.reference_types)
+        if self.sub_attributes:
+            doc["subAttributes"] = [s.to_dict() for s in self.sub_attributes]
+        return doc
+
+
+@dataclass(frozen=True)
+class Schema:
+    id: str
+    name: str
+    description: str
+    attributes: tuple[Attribute, ...] = field(default=())
+
+    def attribute(self, name: str) -> Attribute | None:
+        lowered = name.lower()
+        return next((a for a in self.attributes if a.name.lower() == lowered), None)
+
+    def to_dict(self, location: str) -> dict:
+        return {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "attributes": [a.to_dict() for a in self.attributes],
+            "meta": {"resourceType": "Schema", "location": location},
+        }
+
+
+def _string(name: str, **kwargs) -> Attribute:
+    return Attribute(name=name, **kwargs)
+
+
+def _contact_sub_attributes(types: tuple[str, ...]) -> tuple[Attribute, ...]:
+    return (
+        _string("value"),
+        _string("display"),
+        _string("type", canonical_values=types),
+        Attribute("primary", type="boolean"),
+    )
+
+
+USER = Schema(
+    id=USER_SCHEMA,
+    name="User",
+    description="User Account",
+    attributes=(
+        _string("userName", required=True, uniqueness="server", description="Unique identifier for the User"),
+        Attribute(
+            "name",
+            type="complex",
+            sub_attributes=(
+                _string("formatted"),
+                _string("familyName"),
+                _string("givenName"),
+                _string("middleName"),
+                _string("honorificPrefix"),
+                _string("honorificSuffix"),
+            ),
+        ),
+        _string("displayName"),
+        _string("nickName"),
+        Attribute("profileUrl", type="reference", reference_types=("external",)),
+        _string("title"),
+        _string("userType"),
+        _string("preferredLanguage"),
+        _string("locale"),
+        _string("timezone"),
+        Attribute("active", type="boolean"),
+        Attribute("password", mutability="writeOnly", returned="never", case_exact=True),
+        Attribute(
+            "emails",
+            type="complex",
+            multi_valued=True,
+            sub_attributes=_contact_sub_attributes(("work", "home", "other")),
+        ),
+        Attribute(
+            "phoneNumbers",
+            type="complex",
+            multi_valued=True,
+            sub_attributes=_contact_sub_attributes(("work", "home", "mobile", "fax", "pager", "other")),
+        ),
+        Attribute(
+            "addresses",
+            type="complex",
+            multi_valued=True,
+            sub_attributes=(
+                _string("formatted"),
+                _string("streetAddress"),
+                _string("locality"),
+                _string("region"),
+                _string("postalCode"),
+                _string("country"),
+                _string("type", canonical_values=("work", "home", "other")),
+                Attribute("primary", type="boolean"),
+            ),
+        ),
+        Attribute(
+            "roles",
+            type="complex",
+            multi_valued=True,
+            sub_attributes=_contact_sub_attributes(()),
+        ),
+    ),
+)
+
+ENTERPRISE_USER = Schema(
+    id=ENTERPRISE_USER_SCHEMA,
+    name="EnterpriseUser",
+    description="Enterprise User",
+    attributes=(
+        _string("employeeNumber"),
+        _string("costCenter"),
+        _string("organization"),
+        _string("division"),
+        _string("department"),
+        Attribute(
+            "manager",
+            type="complex",
+            sub_attributes=(
+                _string("value", case_exact=True),
+                Attribute("$ref", type="reference", reference_types=("User",)),
+                _string("displayName", mutability="readOnly"),
+            ),
+        ),
+    ),
+)
+
+# Attributes every resource has (RFC 7643 §3.1); not listed in /Schemas, but resolvable.
+ID = Attribute("id", mutability="readOnly", returned="always", uniqueness="server", case_exact=True)
+EXTERNAL_ID = Attribute("externalId", case_exact=True)
+META = Attribute(
+    "meta",
+    type="complex",
+    mutability="readOnly",
+    sub_attributes=(
+        _string("resourceType", mutability="readOnly", case_exact=True),
+        Attribute("created", type="dateTime", mutability="readOnly"),
+        Attribute("lastModified", type="dateTime", mutability="readOnly"),
+        Attribute("location", type="reference", mutability="readOnly", case_exact=True),
+        _string("version", mutability="readOnly", case_exact=True),
+    ),
+)
+COMMON_ATTRIBUTES = (ID, EXTERNAL_ID, META)
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """A resource type with its core schema and extensions (RFC 7643 §6)."""
+
+    id: str
+    name: str
+    endpoint: str
+    description: str
+    core: Schema
+    extensions: tuple[Schema, ...] = ()
+
+    @property
+    def schemas(self) -> tuple[Schema, ...]:
+        return (self.core, *self.extensions)
+
+    def extension(self, urn: str) -> Schema | None:
+        lowered = urn.lower()
+        return next((s for s in self.extensions if s.id.lower() == lowered), None)
+
+    def to_dict(self, location: str) -> dict:
+        return {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+            "id": self.id,
+            "name": self.name,
+            "endpoint": self.endpoint,
+            "description": self.description,
+            "schema": self.core.id,
+            "schemaExtensions": [{"schema": s.id, "required": False} for s in self.extensions],
+            "meta": {"resourceType": "ResourceType", "location": location},
+        }
+
+
+USER_RESOURCE = ResourceType(
+    id="User",
+    name="User",
+    endpoint="/Users",
+    description="Work accounts of the organization",
+    core=USER,
+    extensions=(ENTERPRISE_USER,),
+)
+
+RESOURCE_TYPES = (USER_RESOURCE,)
+SCHEMAS = (USER, ENTERPRISE_USER)

@@ -1,0 +1,240 @@
+"""
+The SCIM User document ⇄ AccountAttributes.
+
+A "document" is the resource as JSON without id/meta/schemas, with canonical attribute names and
+the enterprise extension under its URN. PATCH edits documents; POST and PUT bodies are
+canonicalised into one. Absent values are left out, never sent as null (Entra §1.4).
+"""
+
+import uuid
+
+from accounts.attributes import AccountAttributes, ContactValue, PostalAddress
+from scim import constants
+from scim.coerce import to_bool, to_manager_id, to_object, to_object_list, to_string
+from scim.errors import bad_request
+from scim.schema import COMMON_ATTRIBUTES, USER_RESOURCE
+
+
+ENTERPRISE = constants.ENTERPRISE_USER_SCHEMA
+
+CORE_SIMPLE = {
+    "userName": "user_name",
+    "externalId": "external_id",
+    "displayName": "display_name",
+    "nickName": "nick_name",
+    "profileUrl": "profile_url",
+    "title": "title",
+    "userType": "user_type",
+    "preferredLanguage": "preferred_language",
+    "locale": "locale",
+    "timezone": "timezone",
+}
+NAME_PARTS = {
+    "formatted": "name_formatted",
+    "familyName": "name_family_name",
+    "givenName": "name_given_name",
+    "middleName": "name_middle_name",
+    "honorificPrefix": "name_honorific_prefix",
+    "honorificSuffix": "name_honorific_suffix",
+}
+ENTERPRISE_SIMPLE = {
+    "employeeNumber": "employee_number",
+    "costCenter": "cost_center",
+    "organization": "enterprise_organization",
+    "division": "division",
+    "department": "department",
+}
+ADDRESS_PARTS = {
+    "formatted": "formatted",
+    "streetAddress": "street_address",
+    "locality": "locality",
+    "region": "region",
+    "postalCode": "postal_code",
+    "country": "country",
+}
+CONTACT_ATTRIBUTES = {"emails": "emails", "phoneNumbers": "phone_numbers"}
+MANAGER_NOT_A_USER = "manager '{value}' is not a work account of this organization."
+SCIM_NAMES = {
+    **{field: name for name, field in CORE_SIMPLE.items()},
+    **{field: f"name.{name}" for name, field in NAME_PARTS.items()},
+    **{field: f"{ENTERPRISE}:{name}" for name, field in ENTERPRISE_SIMPLE.items()},
+    "active": "active",
+    "emails": "emails",
+    "phone_numbers": "phoneNumbers",
+    "addresses": "addresses",
+    "roles": "roles",
+    "manager_id": f"{ENTERPRISE}:manager",
+    "password": "password",
+}
+
+
+def to_document(attributes: AccountAttributes) -> dict:
+    doc: dict = {}
+    for name, field in CORE_SIMPLE.items():
+        _put(doc, name, getattr(attributes, field))
+    name_object = {}
+    for name, field in NAME_PARTS.items():
+        _put(name_object, name, getattr(attributes, field))
+    _put(doc, "name", name_object or None)
+    _put(doc, "active", attributes.active)
+    for name, field in CONTACT_ATTRIBUTES.items():
+        _put(doc, name, [_contact_dict(v) for v in getattr(attributes, field)] or None)
+    _put(doc, "addresses", [_address_dict(a) for a in attributes.addresses] or None)
+    _put(doc, "roles", [dict(role) for role in attributes.roles] or None)
+    enterprise: dict = {}
+    for name, field in ENTERPRISE_SIMPLE.items():
+        _put(enterprise, name, getattr(attributes, field))
+    if attributes.manager_id is not None:
+        enterprise["manager"] = {"value": str(attributes.manager_id)}
+    _put(doc, ENTERPRISE, enterprise or None)
+    return doc
+
+
+def from_document(doc: dict) -> AccountAttributes:
+    """Build (and type-check) the attributes a document describes; absent means unset."""
+    values: dict = {}
+    for name, field in CORE_SIMPLE.items():
+        values[field] = to_string(doc.get(name), name)
+    name_object = to_object(doc.get("name") or {}, "name")
+    for name, field in NAME_PARTS.items():
+        values[field] = to_string(name_object.get(name), f"name.{name}")
+    active = doc.get("active")
+    values["active"] = None if active is None else to_bool(active, "active")
+    for name, field in CONTACT_ATTRIBUTES.items():
+        values[field] = tuple(_contact(e, name) for e in to_object_list(doc.get(name), name))
+    values["addresses"] = tuple(_address(e) for e in to_object_list(doc.get("addresses"), "addresses"))
+    values["roles"] = tuple(_role(e) for e in to_object_list(doc.get("roles"), "roles"))
+    enterprise = to_object(doc.get(ENTERPRISE) or {}, ENTERPRISE)
+    for name, field in ENTERPRISE_SIMPLE.items():
+        values[field] = to_string(enterprise.get(name), name)
+    values["manager_id"] = _manager_uuid(to_manager_id(enterprise.get("manager")))
+    values["password"] = to_string(doc.get("password"), "password")
+    if values["user_name"] is None:
+        raise bad_request("userName is required.", constants.INVALID_VALUE)
+    return AccountAttributes(**values)
+
+
+def creation_document(body: dict) -> dict:
+    """A POST body as a document; an account is created active unless the body says otherwise."""
+    doc = canonicalise(body)
+    doc.setdefault("active", True)
+    return doc
+
+
+def canonicalise(body: dict) -> dict:
+    """
+    A POST/PUT body as a document: attribute names matched case-insensitively (RFC 7643 §2.1),
+    nulls dropped (old Entra samples send them), unknown and read-only attributes ignored
+    (Entra sends meta and roles: [] on create).
+    """
+    core = USER_RESOURCE.core
+    doc: dict = {}
+    for key, value in body.items():
+        if value is None or not isinstance(key, str):
+            continue
+        if key.lower() == ENTERPRISE.lower():
+            extension = {}
+            for sub_key, sub_value in to_object(value, ENTERPRISE).items():
+                attribute = USER_RESOURCE.extensions[0].attribute(sub_key)
+                if attribute is not None and sub_value is not None:
+                    extension[attribute.name] = sub_value
+            doc[ENTERPRISE] = {**doc.get(ENTERPRISE, {}), **extension}
+            continue
+        common = next((a for a in COMMON_ATTRIBUTES if a.name.lower() == key.lower()), None)
+        if common is not None:
+            if common.mutability != "readOnly":
+                doc[common.name] = value
+            continue
+        attribute = core.attribute(key)
+        if attribute is not None:
+            doc[attribute.name] = _canonical_sub_keys(attribute, value)
+            continue
+        # Lenient: bare enterprise names at the top level (the legacy sample of §1.5).
+        attribute = USER_RESOURCE.extensions[0].attribute(key)
+        if attribute is not None:
+            doc.setdefault(ENTERPRISE, {}).setdefault(attribute.name, value)
+    return doc
+
+
+def _canonical_sub_keys(attribute, value):
+    if not attribute.sub_attributes:
+        return value
+
+    def canonical(item):
+        if not isinstance(item, dict):
+            return item
+        out = {}
+        for key, sub_value in item.items():
+            sub = attribute.sub(key) if isinstance(key, str) else None
+            out[sub.name if sub else key] = sub_value
+        return out
+
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    return canonical(value)
+
+
+def _put(target: dict, key: str, value) -> None:
+    if value is not None:
+        target[key] = value
+
+
+def _contact_dict(value: ContactValue) -> dict:
+    out: dict = {}
+    _put(out, "value", value.value)
+    _put(out, "display", value.display)
+    _put(out, "type", value.type)
+    out["primary"] = value.primary
+    return out
+
+
+def _address_dict(address: PostalAddress) -> dict:
+    out: dict = {}
+    for name, field in ADDRESS_PARTS.items():
+        _put(out, name, getattr(address, field))
+    _put(out, "type", address.type)
+    out["primary"] = address.primary
+    return out
+
+
+def _contact(element: dict, attribute: str) -> ContactValue:
+    return ContactValue(
+        value=to_string(element.get("value"), f"{attribute}.value"),
+        display=to_string(element.get("display"), f"{attribute}.display"),
+        type=to_string(element.get("type"), f"{attribute}.type"),
+        primary=_primary(element, attribute),
+    )
+
+
+def _address(element: dict) -> PostalAddress:
+    parts = {
+        field: to_string(element.get(name), f"addresses.{name}") for name, field in ADDRESS_PARTS.items()
+    }
+    return PostalAddress(
+        type=to_string(element.get("type"), "addresses.type"),
+        primary=_primary(element, "addresses"),
+        **parts,
+    )
+
+
+def _role(element: dict) -> dict:
+    # Kept as sent (Entra may put JSON in a string value, §1.10), except that "primary" is
+    # returned as a real boolean: echoing "True" makes Entra's validator fail.
+    role = dict(element)
+    if "primary" in role:
+        role["primary"] = to_bool(role["primary"], "roles.primary")
+    return role
+
+
+def _primary(element: dict, attribute: str) -> bool:
+    value = element.get("primary")
+    return False if value is None else to_bool(value, f"{attribute}.primary")
+
+
+def _manager_uuid(value: str | None) -> uuid.UUID | None:
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise bad_request(MANAGER_NOT_A_USER.format(value=value), constants.INVALID_VALUE) from None

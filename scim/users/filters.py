@@ -1,0 +1,106 @@
+"""Which User attributes can be filtered on, and the model fields behind them."""
+
+from accounts.models import ValueAttribute, WorkAccountValue
+from scim import constants
+from scim.filters import Field, FilterSpec, MultiValued
+
+
+_CORE = constants.USER_SCHEMA.lower()
+_ENTERPRISE = constants.ENTERPRISE_USER_SCHEMA.lower()
+
+_STRING = {
+    "username": "user_name",
+    "displayname": "display_name",
+    "nickname": "nick_name",
+    "title": "title",
+    "usertype": "user_type",
+    "preferredlanguage": "preferred_language",
+    "locale": "locale",
+    "timezone": "timezone",
+    "profileurl": "profile_url",
+}
+_NAME = {
+    "formatted": "name_formatted",
+    "familyname": "name_family_name",
+    "givenname": "name_given_name",
+    "middlename": "name_middle_name",
+    "honorificprefix": "name_honorific_prefix",
+    "honorificsuffix": "name_honorific_suffix",
+}
+_ENTERPRISE_STRING = {
+    "employeenumber": "employee_number",
+    "costcenter": "cost_center",
+    "organization": "enterprise_organization",
+    "division": "division",
+    "department": "department",
+}
+_CONTACT_SUBS = {
+    "value": Field("value"),
+    "type": Field("type"),
+    "display": Field("display"),
+    "primary": Field("primary", type="boolean"),
+}
+_ADDRESS_SUBS = {
+    "formatted": Field("formatted"),
+    "streetaddress": Field("street_address"),
+    "locality": Field("locality"),
+    "region": Field("region"),
+    "postalcode": Field("postal_code"),
+    "country": Field("country"),
+    "type": Field("type"),
+    "primary": Field("primary", type="boolean"),
+}
+_MULTI = {
+    "emails": MultiValued(WorkAccountValue, "account", {"attribute": ValueAttribute.EMAILS}, _CONTACT_SUBS),
+    "phonenumbers": MultiValued(
+        WorkAccountValue, "account", {"attribute": ValueAttribute.PHONE_NUMBERS}, _CONTACT_SUBS
+    ),
+    "addresses": MultiValued(
+        WorkAccountValue, "account", {"attribute": ValueAttribute.ADDRESSES}, _ADDRESS_SUBS, default_sub=None
+    ),
+}
+_MANAGER = Field("manager_id", type="uuid")
+
+
+class UserFilterSpec(FilterSpec):
+    resource_name = "User"
+
+    def resolve(self, name, sub, uri):
+        name = name.lower()
+        sub = sub.lower() if sub else None
+        uri = uri.lower() if uri else None
+        if uri == _ENTERPRISE or (uri is None and name in ("manager", *_ENTERPRISE_STRING)):
+            return self._enterprise(name, sub)
+        if uri not in (None, _CORE):
+            return None
+        if sub is None:
+            if name in _STRING:
+                return Field(_STRING[name])
+            if name == "id":
+                return Field("id", type="uuid")
+            if name == "externalid":
+                return Field("external_id", case_exact=True)
+            if name == "active":
+                return Field("is_active", type="boolean")
+        if name == "name" and sub in _NAME:
+            return Field(_NAME[sub])
+        if name == "meta" and sub == "lastmodified":
+            return Field("updated_at", type="dateTime")
+        if name == "meta" and sub == "created":
+            return Field("date_joined", type="dateTime")
+        if name in _MULTI:
+            target = _MULTI[name]
+            if sub is None:
+                return target
+            return target if sub in target.sub_attributes else None
+        return None
+
+    def _enterprise(self, name, sub):
+        if name in _ENTERPRISE_STRING and sub is None:
+            return Field(_ENTERPRISE_STRING[name])
+        if name == "manager" and sub in (None, "value"):
+            return _MANAGER
+        return None
+
+
+USER_FILTER_SPEC = UserFilterSpec()

@@ -1,0 +1,84 @@
+"""
+Evaluate a value-selection filter (the `[...]` of `emails[type eq "work"]`) against the elements
+of a multi-valued attribute held in memory, as PATCH needs (RFC 7644 §3.5.2).
+"""
+
+from scim2_filter_parser import ast
+
+from scim import constants
+from scim.errors import bad_request
+
+
+UNSUPPORTED_VALUE_FILTER = "The value filter in '{path}' uses something that cannot select values."
+
+
+def matches(node, element: dict, path_text: str) -> bool:
+    if isinstance(node, ast.Filter):
+        result = matches(node.expr, element, path_text)
+        return not result if node.negated else result
+    if isinstance(node, ast.LogExpr):
+        left = matches(node.expr1, element, path_text)
+        if node.op.lower() == "and":
+            return left and matches(node.expr2, element, path_text)
+        return left or matches(node.expr2, element, path_text)
+    if isinstance(node, ast.AttrExpr) and isinstance(node.attr_path.attr_name, str):
+        return _compare(node, element)
+    raise bad_request(UNSUPPORTED_VALUE_FILTER.format(path=path_text), constants.INVALID_PATH)
+
+
+def equalities(node) -> dict:
+    """The `attr eq value` terms joined by `and`: what a new element must hold to be selected."""
+    if isinstance(node, ast.Filter) and not node.negated:
+        return equalities(node.expr)
+    if isinstance(node, ast.LogExpr) and node.op.lower() == "and":
+        return {**equalities(node.expr1), **equalities(node.expr2)}
+    if isinstance(node, ast.AttrExpr) and node.value.lower() == "eq" and node.attr_path.sub_attr is None:
+        return {node.attr_path.attr_name: _literal(node.comp_value)}
+    return {}
+
+
+def _literal(comp_value):
+    raw = comp_value.value
+    return {"true": True, "false": False, "null": None}.get(raw, raw)
+
+
+def _element_value(element: dict, name: str):
+    lowered = name.lower()
+    for key, value in element.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _normalise(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return None
+    return str(value).lower()
+
+
+def _compare(node, element: dict) -> bool:
+    op = node.value.lower()
+    actual = _element_value(element, node.attr_path.attr_name)
+    if op == "pr":
+        return actual not in (None, "", [], {})
+    expected = _literal(node.comp_value)
+    # Value filters compare case-insensitively: the sub-attributes they select on (type, value,
+    # display, primary) are caseExact false, and Entra sends primary as "True".
+    a, e = _normalise(actual), _normalise(expected)
+    if op == "eq":
+        return a == e
+    if op == "ne":
+        return a != e
+    if a is None or e is None:
+        return False
+    return {
+        "co": lambda: e in a,
+        "sw": lambda: a.startswith(e),
+        "ew": lambda: a.endswith(e),
+        "gt": lambda: a > e,
+        "ge": lambda: a >= e,
+        "lt": lambda: a < e,
+        "le": lambda: a <= e,
+    }[op]()
