@@ -20,3 +20,29 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request.request_id
         return response
+
+
+class QueryCountHeaderMiddleware:
+    """
+    Benchmarks only (QUERY_COUNT_HEADER=true): report the SQL statements a request ran in an
+    `X-Query-Count` response header. Counts through a cursor execute wrapper, so it needs no
+    DEBUG and adds almost no cost.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.db import connection
+
+        executed = 0
+
+        def count(execute, sql, params, many, context):
+            nonlocal executed
+            executed += 1
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
+            response = self.get_response(request)
+        response["X-Query-Count"] = str(executed)
+        return response

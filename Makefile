@@ -1,0 +1,61 @@
+# Work Accounts portal. `make run` and `make test` are all a new machine needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-sqlite test-postgres lint format migrate worker bench bench-large clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(VENV)/.installed $@
+
+## run: install, migrate, seed the demo organization (contoso), serve on http://$(HOST):$(PORT)
+run: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## test: the whole suite on SQLite, then again on PostgreSQL (DATABASE_URL, or the local server)
+test: $(VENV)/.installed-test
+	$(BIN)/python tests/run_suite.py
+
+test-sqlite: $(VENV)/.installed-test
+	$(BIN)/python tests/run_suite.py --only sqlite
+
+test-postgres: $(VENV)/.installed-test
+	$(BIN)/python tests/run_suite.py --only postgres
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrate: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+
+## worker: a Celery worker against REDIS_URL (the embedded default runs tasks eagerly instead)
+worker: $(VENV)/.installed
+	$(BIN)/celery -A config worker --loglevel=info
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/scim_users.py
+
+bench-large: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/scim_users.py --accounts 100000
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

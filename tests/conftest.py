@@ -1,0 +1,117 @@
+"""Shared fixtures: organizations, SCIM tokens and a bearer-authenticated SCIM client."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from accounts.services import organization_create
+from scim.services import scim_token_create
+
+
+SCIM_BASE = "/scim/v2"
+SCIM_JSON = "application/scim+json"
+
+
+class ScimClient:
+    """A Django test client that speaks SCIM: bearer token, scim+json bodies, parsed replies."""
+
+    def __init__(self, token: str | None):
+        self.client = Client()
+        self.token = token
+
+    def _headers(self, extra: dict | None) -> dict:
+        headers = {}
+        if self.token is not None:
+            headers["Authorization"] = f"Bearer {self.token}"
+        headers.update(extra or {})
+        return headers
+
+    def request(self, method: str, path: str, body=None, *, raw: bytes | str | None = None, headers=None):
+        url = path if path.startswith(SCIM_BASE) else SCIM_BASE + path
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        call = getattr(self.client, method.lower())
+        kwargs = {"headers": self._headers(headers)}
+        if data is not None:
+            kwargs.update(data=data, content_type=SCIM_JSON)
+        response = call(url, **kwargs)
+        response.body = json.loads(response.content) if response.content else None
+        return response
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, body=None, **kwargs):
+        return self.request("POST", path, body, **kwargs)
+
+    def put(self, path, body=None, **kwargs):
+        return self.request("PUT", path, body, **kwargs)
+
+    def patch(self, path, body=None, **kwargs):
+        return self.request("PATCH", path, body, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def organization(db):
+    return organization_create(slug="contoso", name="Contoso")
+
+
+@pytest.fixture
+def other_organization(db):
+    return organization_create(slug="fabrikam", name="Fabrikam")
+
+
+@pytest.fixture
+def scim_token(organization) -> str:
+    return scim_token_create(organization=organization, label="entra").secret
+
+
+@pytest.fixture
+def scim(scim_token) -> ScimClient:
+    """SCIM client of the contoso organization."""
+    return ScimClient(scim_token)
+
+
+@pytest.fixture
+def other_scim(other_organization) -> ScimClient:
+    """SCIM client of the fabrikam organization."""
+    return ScimClient(scim_token_create(organization=other_organization, label="entra").secret)
+
+
+@pytest.fixture
+def anonymous_scim(db) -> ScimClient:
+    return ScimClient(None)
+
+
+def entra_user(user_name: str = "alice@contoso.com", **overrides) -> dict:
+    """Entra's documented create body (entra-scim.md §1.5), for a given userName."""
+    body = {
+        "schemas": [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        ],
+        "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+        "userName": user_name,
+        "active": True,
+        "emails": [{"primary": True, "type": "work", "value": user_name}],
+        "meta": {"resourceType": "User"},
+        "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
+        "roles": [],
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def create_user(scim):
+    """POST a user (Entra's create body, overridable) and return the response body."""
+
+    def create(user_name: str = "alice@contoso.com", client: ScimClient | None = None, **overrides) -> dict:
+        response = (client or scim).post("/Users", entra_user(user_name, **overrides))
+        assert response.status_code == 201, response.body
+        return response.body
+
+    return create
