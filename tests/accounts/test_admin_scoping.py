@@ -1,0 +1,34 @@
+import pytest
+from django.test import Client
+
+from accounts.attributes import AccountAttributes
+from accounts.services import account_create, admin_create
+
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "a-long-enough-passphrase-42"
+
+
+def test_admin_sees_only_accounts_of_their_organization(organization, other_organization):
+    account_create(organization=organization, attributes=AccountAttributes(user_name="mine@contoso.com"))
+    account_create(
+        organization=other_organization, attributes=AccountAttributes(user_name="theirs@fabrikam.com")
+    )
+    admin_create(organization=organization, email="admin@contoso.com", password=PASSWORD)
+    client = Client()
+    client.login(username="admin@contoso.com", password=PASSWORD)
+
+    page = client.get("/admin/accounts/workaccount/").content.decode()
+
+    assert "mine@contoso.com" in page
+    assert "theirs@fabrikam.com" not in page
+
+
+def test_member_cannot_use_the_portal(organization):
+    account_create(
+        organization=organization,
+        attributes=AccountAttributes(user_name="member@contoso.com", password=PASSWORD),
+    )
+    client = Client()
+    assert client.login(username="member@contoso.com", password=PASSWORD)
+    assert client.get("/admin/").status_code == 302

@@ -1,0 +1,103 @@
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from accounts.attributes import AccountAttributes
+from accounts.exceptions import AccountNotFound, InvalidAttributeValue, UniquenessConflict
+from accounts.models import WorkAccount
+from accounts.services import (
+    USERNAME_TAKEN,
+    account_create,
+    account_delete,
+    account_update,
+    organization_create,
+)
+
+
+pytestmark = pytest.mark.django_db
+
+
+def _create(organization, user_name="alice@contoso.com", **fields):
+    return account_create(
+        organization=organization, attributes=AccountAttributes(user_name=user_name, **fields)
+    )
+
+
+def test_database_rejects_case_variant_username_in_same_organization(organization):
+    WorkAccount.objects.create(organization=organization, user_name="alice@contoso.com")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WorkAccount.objects.create(organization=organization, user_name="ALICE@contoso.com")
+
+
+def test_same_username_allowed_in_two_organizations(organization, other_organization):
+    _create(organization)
+    result = _create(other_organization)
+    assert result.account.organization == other_organization
+
+
+def test_create_with_taken_username_raises_uniqueness_conflict_with_message(organization):
+    _create(organization)
+    with pytest.raises(UniquenessConflict) as raised:
+        _create(organization, "Alice@Contoso.com")
+    assert raised.value.message == USERNAME_TAKEN.format(user_name="Alice@Contoso.com")
+
+
+def test_deleted_username_can_be_reused_and_tombstone_kept(organization):
+    first = _create(organization).account
+    account_delete(organization=organization, account_id=first.pk)
+    second = _create(organization).account
+    assert second.pk != first.pk
+    assert WorkAccount.objects.get(pk=first.pk).deleted_at is not None
+
+
+def test_update_returns_old_and_new_values_of_changed_properties(organization):
+    account = _create(organization, title="Engineer").account
+    result = account_update(
+        organization=organization,
+        account_id=account.pk,
+        transform=lambda current: AccountAttributes(**{**current.__dict__, "title": "Manager"}),
+    )
+    assert [(c.name, c.old, c.new) for c in result.changes] == [("title", "Engineer", "Manager")]
+    assert result.account.version == 2
+
+
+def test_update_that_changes_nothing_writes_nothing(organization):
+    account = _create(organization).account
+    with CaptureQueriesContext(connection) as queries:
+        result = account_update(organization=organization, account_id=account.pk, transform=lambda c: c)
+    writes = [q["sql"] for q in queries if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    assert writes == []
+    assert result.changes == ()
+    assert WorkAccount.objects.get(pk=account.pk).version == 1
+
+
+def test_update_of_another_organizations_account_is_not_found(organization, other_organization):
+    account = _create(organization).account
+    with pytest.raises(AccountNotFound):
+        account_update(organization=other_organization, account_id=account.pk, transform=lambda c: c)
+
+
+def test_manager_from_another_organization_is_refused(organization, other_organization):
+    outsider = _create(other_organization, "boss@fabrikam.com").account
+    with pytest.raises(InvalidAttributeValue):
+        _create(organization, manager_id=outsider.pk)
+
+
+def test_account_cannot_be_its_own_manager(organization):
+    account = _create(organization).account
+    with pytest.raises(InvalidAttributeValue):
+        account_update(
+            organization=organization,
+            account_id=account.pk,
+            transform=lambda c: AccountAttributes(**{**c.__dict__, "manager_id": account.pk}),
+        )
+
+
+def test_duplicate_organization_slug_is_refused(organization):
+    with pytest.raises(UniquenessConflict):
+        organization_create(slug="contoso", name="Contoso again")
+
+
+def test_invalid_organization_slug_is_refused(db):
+    with pytest.raises(InvalidAttributeValue):
+        organization_create(slug="not a slug!", name="Bad")
