@@ -116,6 +116,29 @@ AUTH_PASSWORD_VALIDATORS = [
 # accounts.backends.WorkAccountBackend, so Django's global-uniqueness warning does not apply.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 
+# OAUTH (django-oauth-toolkit): every RFC 9700 security-BCP behaviour switched on.
+# ------------------------------------------------------------------------------
+OAUTH2_PROVIDER = {
+    "SCOPES": {"scim": "Create, update and deactivate work accounts and groups"},
+    "DEFAULT_SCOPES": ["scim"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH_ACCESS_TOKEN_SECONDS", 3600),
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "ALLOW_URI_WILDCARDS": False,
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
+
 # STATIC
 # ------------------------------------------------------------------------------
 STATIC_URL = "static/"
