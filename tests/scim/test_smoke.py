@@ -22,3 +22,10 @@ def test_create_then_get_round_trip(scim, create_user):
     response = scim.get(f"/Users/{created['id']}")
     assert response.status_code == 200
     assert response.body == created
+
+
+def test_double_slash_after_the_tenant_url_still_reaches_users(scim, create_user):
+    created = create_user()
+    response = scim.get(f"/scim/v2//Users/{created['id']}")
+    assert response.status_code == 200
+    assert response.body["id"] == created["id"]
