@@ -1,7 +1,12 @@
 """
-The python-scim compliance suite (scim2-tester, what `scim2 test` runs) against a real gunicorn
-process: every Users and discovery check must report SUCCESS.
+The python-scim compliance suite, scim2-tester, against a real gunicorn process: through its
+Python API (every check must report SUCCESS) and through `scim2 test` of scim2-cli (exit 0).
 """
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from httpx2 import Client
@@ -14,12 +19,27 @@ from tests.live_server import live_server
 pytestmark = pytest.mark.live_server_process  # starts gunicorn
 
 
-def test_scim2_tester_passes_every_users_and_discovery_check(tmp_path):
-    with live_server(tmp_path) as (base_url, token):
-        headers = {"Authorization": f"Bearer {token}"}
-        with Client(base_url=f"{base_url}/scim/v2", headers=headers) as http:
-            results = check_server(SyncSCIMClient(http), resource_types=["User"])
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with live_server(tmp_path_factory.mktemp("scim2-tester")) as (base_url, token):
+        yield f"{base_url}/scim/v2", token
+
+
+def test_scim2_tester_passes_every_users_and_discovery_check(server):
+    scim_url, token = server
+    with Client(base_url=scim_url, headers={"Authorization": f"Bearer {token}"}) as http:
+        results = check_server(SyncSCIMClient(http), resource_types=["User"])
 
     assert len(results) > 90
     failures = [f"{r.status.name} {r.title}: {r.reason}" for r in results if r.status != Status.SUCCESS]
     assert failures == []
+
+
+def test_scim2_cli_test_command_exits_zero(server):
+    scim_url, token = server
+    scim2 = Path(sys.executable).with_name("scim2")
+    # The token goes through the environment, not argv, where other users could read it.
+    env = {**os.environ, "SCIM_CLI_URL": scim_url, "SCIM_CLI_HEADERS": f"Authorization: Bearer {token}"}
+    result = subprocess.run([str(scim2), "test"], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "SUCCESS" in result.stdout
