@@ -103,7 +103,9 @@ def account_create(
     """Create a work account; a taken userName (any case) raises UniquenessConflict."""
     with _translated_integrity_errors(attributes), transaction.atomic():
         _validate(organization, attributes, account_id=None)
-        account = WorkAccount(organization=organization, role=role)
+        now = timezone.now()
+        # RFC 7643 §3.1: lastModified equals created until the first modification.
+        account = WorkAccount(organization=organization, role=role, date_joined=now, updated_at=now)
         _assign(account, attributes)
         account.set_password(attributes.password)
         account.save(force_insert=True)

@@ -7,14 +7,24 @@ Entra would match the wrong account); here every attribute must resolve, or the 
 400 invalidFilter. Multi-valued attributes compile to EXISTS subqueries, so a match never
 duplicates rows, and everything composes with the organization scope. String comparisons are
 case-insensitive unless RFC 7643 marks the attribute caseExact.
+
+Before parsing, string literals are taken out of the text (so JSON escapes work and a quoted
+"true" stays a string), and a bare GUID after an operator is quoted: the historical manager check
+`id eq 54D3… and manager eq 2819…` (entra-scim.md §1.9) sends them unquoted. The library's
+parser gives `and` and `or` the same precedence; ours gives `and` the higher one (RFC 7644
+§3.4.2.2), so `a or b and c` means `a or (b and c)`.
 """
 
+import json
+import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Upper
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from scim2_filter_parser import ast
 from scim2_filter_parser.lexer import SCIMLexer
@@ -29,9 +39,51 @@ BAD_FILTER = "The filter is not valid SCIM filter syntax: {reason}."
 BAD_OPERATOR = "The filter cannot apply '{op}' to '{path}' ({type})."
 BAD_FILTER_VALUE = "The filter compares '{path}' with {value!r}, which is not a valid {type}."
 FILTER_TOO_LONG = "The filter is longer than {limit} characters."
+FILTER_NOT_TEXT = "The filter must be a string."
 MAX_FILTER_LENGTH = 2000
 
 _ORDERING = {"gt": GreaterThan, "ge": GreaterThanOrEqual, "lt": LessThan, "le": LessThanOrEqual}
+# meta.created and meta.lastModified are rendered to the millisecond, so they are compared as
+# rendered: a client filtering with a value it read back (gt, eq) gets what it expects.
+DATETIME_RESOLUTION = timedelta(milliseconds=1)
+
+_STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BARE_GUID = re.compile(
+    r"(?i)(?<![\w.:$-])(eq|ne|co|sw|ew|gt|ge|lt|le)(\s+)"
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![\w.:$-])"
+)
+_PLACEHOLDER = "s{index}"  # a COMP_VALUE no other token can produce (those are true/false/null/digits)
+_KEYWORDS = {"true": True, "false": False, "null": None}
+
+
+class _FilterSyntaxError(Exception):
+    def __init__(self, token):
+        super().__init__(token)
+        self.token = token
+
+
+def _corrected_parser() -> type:
+    """SCIMParser's grammar rules, rebuilt with RFC 7644's precedence: not > and > or."""
+    rules = {
+        name: rule for name, rule in vars(SCIMParser).items() if callable(rule) and hasattr(rule, "rules")
+    }
+
+    def error(self, token):
+        raise _FilterSyntaxError(token)
+
+    attributes = {
+        "_": None,  # sly's metaclass removes the rule decorator name
+        "__module__": __name__,
+        "__qualname__": "ScimFilterParser",
+        "tokens": SCIMParser.tokens,
+        "precedence": (("left", "OR"), ("left", "AND"), ("right", "NOT")),
+        "error": error,
+        **rules,
+    }
+    return type(SCIMParser)("ScimFilterParser", (SCIMParser,), attributes)
+
+
+_ScimFilterParser = _corrected_parser()
 
 
 @dataclass(frozen=True)
@@ -64,22 +116,78 @@ class FilterSpec:
 
 
 def compile_filter(text: str, spec: FilterSpec) -> Q:
+    if not isinstance(text, str):
+        raise bad_request(FILTER_NOT_TEXT, constants.INVALID_FILTER)
     if len(text) > MAX_FILTER_LENGTH:
         raise bad_request(FILTER_TOO_LONG.format(limit=MAX_FILTER_LENGTH), constants.INVALID_FILTER)
+    prepared, literals = _extract_literals(text)
     try:
-        tree = SCIMParser().parse(SCIMLexer().tokenize(text))
-    except Exception as exc:  # the lexer and parser raise several unrelated exception types
-        raise bad_request(
-            BAD_FILTER.format(reason=str(exc) or "unexpected end"), constants.INVALID_FILTER
-        ) from None
+        tree = _ScimFilterParser().parse(SCIMLexer().tokenize(prepared))
+    except _FilterSyntaxError as exc:
+        raise _syntax_error(_unexpected(exc.token, literals)) from None
+    except Exception as exc:  # the lexer and the library's rules raise unrelated exception types
+        raise _syntax_error(str(exc) or "it ends unexpectedly") from None
     if tree is None:
-        raise bad_request(BAD_FILTER.format(reason="empty filter"), constants.INVALID_FILTER)
-    return _Compiler(spec).visit(tree)
+        raise _syntax_error("it is empty")
+    return _Compiler(spec, literals).visit(tree)
+
+
+def _extract_literals(text: str) -> tuple[str, list[str]]:
+    """Replace each JSON string literal with a placeholder, and quote bare GUID comparands."""
+    literals: list[str] = []
+    pieces = []
+    position = 0
+    for match in _STRING_LITERAL.finditer(text):
+        pieces.append(_quote_bare_guids(text[position : match.start()], literals))
+        try:
+            literals.append(json.loads(match.group(), strict=False))
+        except ValueError:
+            raise _syntax_error(f"the string {match.group()} has an invalid escape") from None
+        pieces.append('"' + _PLACEHOLDER.format(index=len(literals) - 1) + '"')
+        position = match.end()
+    rest = text[position:]
+    if '"' in rest:
+        raise _syntax_error("a string is not closed")
+    pieces.append(_quote_bare_guids(rest, literals))
+    return "".join(pieces), literals
+
+
+def _quote_bare_guids(fragment: str, literals: list[str]) -> str:
+    def quote(match) -> str:
+        literals.append(match.group(3))
+        return f'{match.group(1)}{match.group(2)}"{_PLACEHOLDER.format(index=len(literals) - 1)}"'
+
+    return _BARE_GUID.sub(quote, fragment)
+
+
+def _unexpected(token, literals: list[str]) -> str:
+    if token is None:
+        return "it ends unexpectedly"
+    value = token.value
+    if token.type == "COMP_VALUE":
+        value = json.dumps(literals[int(value[1:])])
+    elif token.type == "SUBATTR":
+        value = "." + value
+    return f"unexpected {value!r}"
+
+
+def _syntax_error(reason: str):
+    return bad_request(BAD_FILTER.format(reason=reason), constants.INVALID_FILTER)
 
 
 class _Compiler:
-    def __init__(self, spec: FilterSpec):
+    def __init__(self, spec: FilterSpec, literals: list[str] | None = None):
         self.spec = spec
+        self.literals = literals or []
+
+    def literal(self, node):
+        """The comparison value as Python: str for strings, bool/None for keywords, int for numbers."""
+        raw = node.comp_value.value
+        if raw in _KEYWORDS:
+            return _KEYWORDS[raw]
+        if raw.isdigit():
+            return int(raw)
+        return self.literals[int(raw[1:])]
 
     def visit(self, node) -> Q:
         if isinstance(node, ast.Filter):
@@ -105,8 +213,9 @@ class _Compiler:
             if not isinstance(target, MultiValued) or namespace.sub_attr is None:
                 raise self._unknown(namespace.attr_name)
             inner = _ValueFilterCompiler(self, target).visit(attr_path.attr_name.expr)
-            field = self._sub_field(target, namespace.sub_attr.value, namespace.attr_name)
-            comparison = _compare(field, node, f"{namespace.attr_name}.{namespace.sub_attr.value}")
+            path_text = f"{namespace.attr_name}.{namespace.sub_attr.value}"
+            field = self._sub_field(target, namespace.sub_attr.value, path_text)
+            comparison = _compare(field, node, path_text, self)
             return self._exists(target, inner & comparison)
         sub = attr_path.sub_attr.value if attr_path.sub_attr is not None else None
         target = self._resolve(attr_path.attr_name, sub, attr_path.uri)
@@ -118,8 +227,8 @@ class _Compiler:
             if sub_name is None:
                 raise self._unknown(path_text)
             field = self._sub_field(target, sub_name, path_text)
-            return self._exists(target, _compare(field, node, path_text))
-        return _compare(target, node, path_text)
+            return self._exists(target, _compare(field, node, path_text, self))
+        return _compare(target, node, path_text, self)
 
     def _value_path(self, namespace, expr) -> Q:
         target = self._resolve(namespace.attr_name, None, namespace.uri)
@@ -170,48 +279,72 @@ class _ValueFilterCompiler:
         if isinstance(node, ast.AttrExpr) and isinstance(node.attr_path.attr_name, str):
             name = node.attr_path.attr_name
             field = self.outer._sub_field(self.target, name, name)
-            return _compare(field, node, name)
+            return _compare(field, node, name, self.outer)
         raise bad_request(BAD_FILTER.format(reason="unsupported value filter"), constants.INVALID_FILTER)
 
 
-def _compare(field: Field, node, path_text: str) -> Q:
+def _compare(field: Field, node, path_text: str, compiler: _Compiler) -> Q:
     op = node.value.lower()
     lookup = field.lookup
     if op == "pr":
         present = Q(**{f"{lookup}__isnull": False})
         return present & ~Q(**{lookup: ""}) if field.type == "string" else present
-    raw = node.comp_value.value
+    value = compiler.literal(node)
     if field.type == "boolean":
-        if op not in ("eq", "ne") or raw not in ("true", "false"):
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            value = value.lower() == "true"  # lenient: Entra writes booleans as "True" elsewhere
+        if op not in ("eq", "ne") or not isinstance(value, bool):
             raise _bad_operator(op, path_text, "a boolean: use eq or ne with true or false")
-        query = Q(**{lookup: raw == "true"})
+        query = Q(**{lookup: value})
         return ~query if op == "ne" else query
-    if raw in ("true", "false", "null"):
+    if value is None or isinstance(value, bool):
         raise bad_request(
-            BAD_FILTER_VALUE.format(path=path_text, value=raw, type=field.type), constants.INVALID_FILTER
+            BAD_FILTER_VALUE.format(path=path_text, value=json.dumps(value), type=field.type),
+            constants.INVALID_FILTER,
         )
+    value = str(value)
     if field.type == "uuid":
         if op not in ("eq", "ne"):
             raise _bad_operator(op, path_text, "an id: use eq or ne")
         try:
-            query = Q(**{lookup: uuid.UUID(raw)})
+            query = Q(**{lookup: uuid.UUID(value)})
         except ValueError:
             # Not one of our ids, so nothing has it (Test Connection may probe with any value).
             query = Q(pk__in=[])
         return ~query if op == "ne" else query
     if field.type == "dateTime":
-        moment = parse_datetime(raw)
-        if moment is None:
-            raise bad_request(
-                BAD_FILTER_VALUE.format(path=path_text, value=raw, type="dateTime"), constants.INVALID_FILTER
-            )
-        if op in _ORDERING:
-            return Q(**{f"{lookup}__{op.replace('e', 'te') if op in ('ge', 'le') else op}": moment})
-        if op in ("eq", "ne"):
-            query = Q(**{lookup: moment})
-            return ~query if op == "ne" else query
-        raise _bad_operator(op, path_text, "a dateTime: use eq, ne, gt, ge, lt or le")
-    return _compare_string(lookup, op, raw, field.case_exact)
+        return _compare_datetime(lookup, op, value, path_text)
+    return _compare_string(lookup, op, value, field.case_exact)
+
+
+def _compare_datetime(lookup: str, op: str, value: str, path_text: str) -> Q:
+    """Compare as the value is rendered (to the millisecond), so `gt` a value read back excludes
+    that resource and `eq` it matches."""
+    try:
+        moment = parse_datetime(value)
+    except ValueError:  # well formed but impossible, e.g. month 13
+        moment = None
+    if moment is None:
+        raise bad_request(
+            BAD_FILTER_VALUE.format(path=path_text, value=value, type="dateTime"), constants.INVALID_FILTER
+        )
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=UTC)
+    floor = moment - timedelta(microseconds=moment.microsecond % 1000)
+    at_or_after = floor if floor == moment else floor + DATETIME_RESOLUTION  # rendered >= moment
+    after = floor + DATETIME_RESOLUTION  # rendered > moment
+    if op == "gt":
+        return Q(**{f"{lookup}__gte": after})
+    if op == "ge":
+        return Q(**{f"{lookup}__gte": at_or_after})
+    if op == "lt":
+        return Q(**{f"{lookup}__lt": at_or_after})
+    if op == "le":
+        return Q(**{f"{lookup}__lt": after})
+    if op in ("eq", "ne"):
+        query = Q(**{f"{lookup}__gte": moment, f"{lookup}__lt": after}) if floor == moment else Q(pk__in=[])
+        return ~query if op == "ne" else query
+    raise _bad_operator(op, path_text, "a dateTime: use eq, ne, gt, ge, lt or le")
 
 
 def _compare_string(lookup: str, op: str, value: str, case_exact: bool) -> Q:

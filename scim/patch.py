@@ -180,13 +180,23 @@ def _set_multi(container: dict, op: str, target: AttributePath, value) -> None:
     items = [_canonical(attribute, item) for item in to_object_list(value, target.text)]
     if op == "replace":
         container[attribute.name] = items
+        written = items
     else:
         elements = _elements(container, attribute.name)
+        written = []
         for item in items:
-            if not any(_same_value(item, existing) for existing in elements):
+            existing = next((e for e in elements if _same_value(item, e)), None)
+            if existing is None:
                 elements.append(item)
+                written.append(item)
+                continue
+            # The value is already there (RFC 7644 §3.5.2.1: no duplicate), but a "primary" sent
+            # with it still counts: re-adding the primary value must not demote it.
+            if "primary" in item:
+                existing["primary"] = item["primary"]
+            written.append(existing)
         container[attribute.name] = elements
-    _keep_one_primary(container[attribute.name], prefer=items)
+    _keep_one_primary(container[attribute.name], prefer=written)
 
 
 def _elements(container: dict, name: str) -> list:
@@ -217,13 +227,16 @@ def _is_primary(element: dict) -> bool:
 
 
 def _keep_one_primary(elements: list, prefer: list) -> None:
-    """RFC 7643 §2.4: "primary" true at most once; the value just written wins."""
+    """
+    RFC 7644 §3.5.2: setting "primary" true on a value sets it false on every other value, so the
+    values just written win. Two written values marked primary are left as sent, for the service
+    to reject (RFC 7643 §2.4: "primary" true at most once), rather than dropping one silently.
+    """
     winners = [e for e in prefer if isinstance(e, dict) and _is_primary(e)]
     if not winners:
         return
-    winner = winners[-1]
     for element in elements:
-        if element is not winner and _is_primary(element):
+        if not any(element is winner for winner in winners) and _is_primary(element):
             element["primary"] = False
 
 

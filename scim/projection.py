@@ -1,9 +1,12 @@
 """`attributes` and `excludedAttributes` (RFC 7644 §3.4.2.5) applied to a rendered resource."""
 
+from scim import constants
+from scim.errors import bad_request
 from scim.schema import ResourceType
 
 
 ALWAYS_RETURNED = {"id", "schemas"}
+BAD_ATTRIBUTE_LIST = "attributes and excludedAttributes must be attribute names, not {value!r}."
 
 
 def parse_attribute_list(
@@ -12,6 +15,10 @@ def parse_attribute_list(
     """'userName,name.givenName,urn:…:User:department' → [(extension, attribute, sub), …]."""
     if not value:
         return []
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        value = ",".join(value)
+    if not isinstance(value, str):
+        raise bad_request(BAD_ATTRIBUTE_LIST.format(value=value), constants.INVALID_VALUE)
     parsed = []
     for item in value.split(","):
         item = item.strip()

@@ -10,7 +10,7 @@ import uuid
 
 from accounts.attributes import AccountAttributes, ContactValue, PostalAddress
 from scim import constants
-from scim.coerce import to_bool, to_manager_id, to_object, to_object_list, to_string
+from scim.coerce import NOT_A_LIST, to_bool, to_manager_id, to_object, to_object_list, to_string
 from scim.errors import bad_request
 from scim.schema import COMMON_ATTRIBUTES, USER_RESOURCE
 
@@ -147,6 +147,10 @@ def canonicalise(body: dict) -> dict:
             continue
         attribute = core.attribute(key)
         if attribute is not None:
+            if attribute.multi_valued and not isinstance(value, list):
+                # RFC 7643 §2.4: a multi-valued attribute is a JSON array. (PATCH may add a single
+                # object to one; a whole resource must not hold one in place of the list.)
+                raise bad_request(NOT_A_LIST.format(name=attribute.name), constants.INVALID_VALUE)
             doc[attribute.name] = _canonical_sub_keys(attribute, value)
             continue
         # Lenient: bare enterprise names at the top level (the legacy sample of §1.5).
@@ -219,8 +223,9 @@ def _address(element: dict) -> PostalAddress:
 
 def _role(element: dict) -> dict:
     # Kept as sent (Entra may put JSON in a string value, §1.10), except that "primary" is
-    # returned as a real boolean: echoing "True" makes Entra's validator fail.
-    role = dict(element)
+    # returned as a real boolean (echoing "True" makes Entra's validator fail) and nulls are
+    # dropped like everywhere else (absent, never null).
+    role = {key: value for key, value in element.items() if value is not None}
     if "primary" in role:
         role["primary"] = to_bool(role["primary"], "roles.primary")
     return role

@@ -5,7 +5,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_test_connection_probe_returns_empty_list_response(scim):
-    response = scim.get('/Users?filter=userName+eq+%22cf4d78e8-cc4f-4d5d-b8b9-183561c0104a%22')
+    response = scim.get("/Users?filter=userName+eq+%22cf4d78e8-cc4f-4d5d-b8b9-183561c0104a%22")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/scim+json"
     assert response.body == {
