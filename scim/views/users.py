@@ -89,7 +89,7 @@ class WorkAccountUsersView(UserResourceMixin, ScimView, UsersView):
         body = self.json_body(request)
         operations = {str(k).lower(): v for k, v in body.items()}.get("operations")
         if not isinstance(operations, list) or not operations:
-            raise bad_request(constants.PATCH_NO_OPERATIONS, constants.INVALID_VALUE)
+            raise bad_request(constants.PATCH_NO_OPERATIONS, constants.INVALID_SYNTAX)
         if len(operations) > conf.max_operations():
             raise bad_request(
                 constants.PATCH_TOO_MANY_OPERATIONS.format(limit=conf.max_operations()), constants.TOO_MANY

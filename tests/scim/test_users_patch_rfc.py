@@ -304,11 +304,11 @@ def test_read_only_path_returns_400_mutability(scim, user, path):
 
 
 @pytest.mark.parametrize("body", [{"schemas": [PATCH_OP]}, {"schemas": [PATCH_OP], "Operations": []}])
-def test_missing_or_empty_operations_returns_400(scim, user, body):
+def test_missing_or_empty_operations_returns_400_invalid_syntax(scim, user, body):
     response = scim.patch(f"/Users/{user['id']}", body)
 
     assert response.status_code == 400
-    assert response.body == error("invalidValue", "A PATCH request needs a non-empty 'Operations' list.")
+    assert response.body == error("invalidSyntax", "A PATCH request needs a non-empty 'Operations' list.")
 
 
 def test_operation_that_is_not_an_object_returns_400_invalid_syntax(scim, user):
