@@ -115,7 +115,25 @@ class FilterSpec:
         raise NotImplementedError
 
 
-def compile_filter(text: str, spec: FilterSpec) -> Q:
+@dataclass(frozen=True)
+class ParsedFilter:
+    """A parsed filter: the scim2-filter-parser AST, whose string values are placeholders."""
+
+    tree: object
+    literals: tuple
+
+    def literal(self, comp_value):
+        """A comparison value as Python: str for strings, bool/None for keywords, int for numbers."""
+        raw = comp_value.value
+        if raw in _KEYWORDS:
+            return _KEYWORDS[raw]
+        if raw.isdigit():
+            return int(raw)
+        return self.literals[int(raw[1:])]
+
+
+def parse_filter(text: str) -> ParsedFilter:
+    """Parse filter text (also the `[...]` of PATCH value paths); bad syntax → invalidFilter."""
     if not isinstance(text, str):
         raise bad_request(FILTER_NOT_TEXT, constants.INVALID_FILTER)
     if len(text) > MAX_FILTER_LENGTH:
@@ -129,7 +147,12 @@ def compile_filter(text: str, spec: FilterSpec) -> Q:
         raise _syntax_error(str(exc) or "it ends unexpectedly") from None
     if tree is None:
         raise _syntax_error("it is empty")
-    return _Compiler(spec, literals).visit(tree)
+    return ParsedFilter(tree=tree, literals=tuple(literals))
+
+
+def compile_filter(text: str, spec: FilterSpec) -> Q:
+    parsed = parse_filter(text)
+    return _Compiler(spec, parsed).visit(parsed.tree)
 
 
 def _extract_literals(text: str) -> tuple[str, list[str]]:
@@ -176,18 +199,12 @@ def _syntax_error(reason: str):
 
 
 class _Compiler:
-    def __init__(self, spec: FilterSpec, literals: list[str] | None = None):
+    def __init__(self, spec: FilterSpec, parsed: ParsedFilter):
         self.spec = spec
-        self.literals = literals or []
+        self.parsed = parsed
 
     def literal(self, node):
-        """The comparison value as Python: str for strings, bool/None for keywords, int for numbers."""
-        raw = node.comp_value.value
-        if raw in _KEYWORDS:
-            return _KEYWORDS[raw]
-        if raw.isdigit():
-            return int(raw)
-        return self.literals[int(raw[1:])]
+        return self.parsed.literal(node.comp_value)
 
     def visit(self, node) -> Q:
         if isinstance(node, ast.Filter):

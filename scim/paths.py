@@ -10,11 +10,9 @@ against the known schemas first, never split on "." (Entra sends these; ssoready
 import re
 from dataclasses import dataclass
 
-from scim2_filter_parser.lexer import SCIMLexer
-from scim2_filter_parser.parser import SCIMParser, SCIMParserError
-
 from scim import constants
-from scim.errors import bad_request
+from scim.errors import ScimError, bad_request
+from scim.filters import ParsedFilter, parse_filter
 from scim.schema import COMMON_ATTRIBUTES, Attribute, ResourceType
 
 
@@ -33,7 +31,7 @@ class AttributePath:
     text: str
     attribute: Attribute | None  # None: the whole extension object (path is just its URN)
     extension: str | None = None
-    value_filter: object | None = None  # scim2-filter-parser AST of the [...] part
+    value_filter: ParsedFilter | None = None  # the [...] part
     sub_attribute: Attribute | None = None
 
 
@@ -76,11 +74,11 @@ def parse_path(text: str, resource_type: ResourceType) -> AttributePath:
     )
 
 
-def parse_value_filter(filter_text: str, path_text: str):
+def parse_value_filter(filter_text: str, path_text: str) -> ParsedFilter:
     try:
-        return SCIMParser().parse(SCIMLexer().tokenize(filter_text))
-    except (SCIMParserError, Exception) as exc:  # the lexer raises plain errors on bad characters
-        reason = str(exc) or type(exc).__name__
+        return parse_filter(filter_text)
+    except ScimError as error:
+        reason = error.detail.removeprefix("The filter is not valid SCIM filter syntax: ").rstrip(".")
         raise bad_request(
             BAD_VALUE_FILTER.format(path=path_text, reason=reason), constants.INVALID_PATH
         ) from None

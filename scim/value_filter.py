@@ -7,39 +7,43 @@ from scim2_filter_parser import ast
 
 from scim import constants
 from scim.errors import bad_request
+from scim.filters import ParsedFilter
 
 
 UNSUPPORTED_VALUE_FILTER = "The value filter in '{path}' uses something that cannot select values."
 
 
-def matches(node, element: dict, path_text: str) -> bool:
+def matches(parsed: ParsedFilter, element: dict, path_text: str) -> bool:
+    return _matches(parsed, parsed.tree, element, path_text)
+
+
+def equalities(parsed: ParsedFilter) -> dict:
+    """The `attr eq value` terms joined by `and`: what a new element must hold to be selected."""
+    return _equalities(parsed, parsed.tree)
+
+
+def _matches(parsed: ParsedFilter, node, element: dict, path_text: str) -> bool:
     if isinstance(node, ast.Filter):
-        result = matches(node.expr, element, path_text)
+        result = _matches(parsed, node.expr, element, path_text)
         return not result if node.negated else result
     if isinstance(node, ast.LogExpr):
-        left = matches(node.expr1, element, path_text)
+        left = _matches(parsed, node.expr1, element, path_text)
         if node.op.lower() == "and":
-            return left and matches(node.expr2, element, path_text)
-        return left or matches(node.expr2, element, path_text)
+            return left and _matches(parsed, node.expr2, element, path_text)
+        return left or _matches(parsed, node.expr2, element, path_text)
     if isinstance(node, ast.AttrExpr) and isinstance(node.attr_path.attr_name, str):
-        return _compare(node, element)
+        return _compare(parsed, node, element)
     raise bad_request(UNSUPPORTED_VALUE_FILTER.format(path=path_text), constants.INVALID_PATH)
 
 
-def equalities(node) -> dict:
-    """The `attr eq value` terms joined by `and`: what a new element must hold to be selected."""
+def _equalities(parsed: ParsedFilter, node) -> dict:
     if isinstance(node, ast.Filter) and not node.negated:
-        return equalities(node.expr)
+        return _equalities(parsed, node.expr)
     if isinstance(node, ast.LogExpr) and node.op.lower() == "and":
-        return {**equalities(node.expr1), **equalities(node.expr2)}
+        return {**_equalities(parsed, node.expr1), **_equalities(parsed, node.expr2)}
     if isinstance(node, ast.AttrExpr) and node.value.lower() == "eq" and node.attr_path.sub_attr is None:
-        return {node.attr_path.attr_name: _literal(node.comp_value)}
+        return {node.attr_path.attr_name: parsed.literal(node.comp_value)}
     return {}
-
-
-def _literal(comp_value):
-    raw = comp_value.value
-    return {"true": True, "false": False, "null": None}.get(raw, raw)
 
 
 def _element_value(element: dict, name: str):
@@ -58,12 +62,12 @@ def _normalise(value):
     return str(value).lower()
 
 
-def _compare(node, element: dict) -> bool:
+def _compare(parsed: ParsedFilter, node, element: dict) -> bool:
     op = node.value.lower()
     actual = _element_value(element, node.attr_path.attr_name)
     if op == "pr":
         return actual not in (None, "", [], {})
-    expected = _literal(node.comp_value)
+    expected = parsed.literal(node.comp_value)
     # Value filters compare case-insensitively: the sub-attributes they select on (type, value,
     # display, primary) are caseExact false, and Entra sends primary as "True".
     a, e = _normalise(actual), _normalise(expected)

@@ -343,3 +343,28 @@ def test_apply_patch_pathless_other_id_is_mutability():
 
 def test_apply_patch_required_attribute_cannot_be_removed():
     assert rejected({"op": "remove", "path": "userName"}).scim_type == "invalidValue"
+
+
+def test_value_filter_and_binds_tighter_than_or():
+    """RFC 7644 §3.4.2.2: `a or b and c` is `a or (b and c)`."""
+    document = {
+        "userName": "u",
+        "emails": [{"type": "work", "value": "w@x.com"}, {"type": "home", "value": "h@x.com"}],
+    }
+    path = 'emails[type eq "work" or type eq "home" and value eq "nobody@x.com"]'
+
+    patched = apply_patch(document, [{"op": "remove", "path": path}], USER_RESOURCE)
+
+    assert patched["emails"] == [{"type": "home", "value": "h@x.com"}]
+
+
+def test_value_filter_reads_escaped_quotes_in_values():
+    document = {"userName": "u", "emails": [{"type": 'say "hi"', "value": "q@x.com"}]}
+
+    patched = apply_patch(
+        document,
+        [{"op": "replace", "path": 'emails[type eq "say \\"hi\\""].value', "value": "r@x.com"}],
+        USER_RESOURCE,
+    )
+
+    assert patched["emails"] == [{"type": 'say "hi"', "value": "r@x.com"}]
