@@ -7,6 +7,8 @@ import json
 import logging
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
@@ -42,6 +44,10 @@ class ScimView(SCIMView):
             return error_response(error)
         except django_scim_exceptions.SCIMException as error:
             return error_response(ScimError(error.status, error.detail, error.scim_type))
+        except (OperationalError, InterfaceError):
+            # The database is unreachable or restarting: a retryable condition, not a bug.
+            logger.exception("SCIM request failed on the database: %s %s", request.method, request.path)
+            return error_response(ScimError(503, constants.UNAVAILABLE, headers={"Retry-After": "60"}))
         except Exception:
             logger.exception("SCIM request failed: %s %s", request.method, request.path)
             return error_response(ScimError(500, constants.INTERNAL_ERROR))
@@ -62,7 +68,12 @@ class ScimView(SCIMView):
             raise ScimError(413, constants.BODY_TOO_LARGE.format(limit=limit))
 
     def json_body(self, request) -> dict:
-        raw = request.body
+        try:
+            raw = request.body
+        except RequestDataTooBig:
+            raise ScimError(
+                413, constants.BODY_TOO_LARGE.format(limit=settings.SCIM_MAX_BODY_BYTES)
+            ) from None
         if len(raw) > settings.SCIM_MAX_BODY_BYTES:
             raise ScimError(413, constants.BODY_TOO_LARGE.format(limit=settings.SCIM_MAX_BODY_BYTES))
         try:

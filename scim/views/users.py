@@ -66,7 +66,9 @@ class WorkAccountUsersView(UserResourceMixin, ScimView, UsersView):
             return self.search(request, request.GET)
         adapter = self.get_account(request, uuid)
         if request.headers.get("If-None-Match") == adapter.etag:
-            return scim_response({}, status=304, headers={"ETag": adapter.etag})
+            not_modified = HttpResponse(status=304)
+            not_modified["ETag"] = adapter.etag
+            return not_modified
         return self.render(request, adapter)
 
     def post(self, request, uuid=None):
