@@ -95,3 +95,11 @@ class AccountAttributes:
     def changed_fields(self, other: "AccountAttributes") -> list[str]:
         """Names of the fields whose value differs in `other`."""
         return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) != getattr(other, f.name)]
+
+
+@dataclass(frozen=True)
+class GroupAttributes:
+    """A group's own attributes; its members are changed through MembershipUpdate."""
+
+    display_name: str
+    external_id: str | None = None

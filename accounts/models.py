@@ -211,3 +211,54 @@ class WorkAccountValue(models.Model):
 
     def __str__(self):
         return f"{self.attribute}[{self.type}]"
+
+
+class WorkGroup(models.Model):
+    """A group of an organization's work accounts; the SCIM Group resource."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)  # the SCIM id
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="groups")
+    display_name = models.CharField("displayName", max_length=255)
+    external_id = models.CharField("externalId", max_length=255, null=True, blank=True)
+    created_at = models.DateTimeField("created", default=dj_timezone.now)
+    updated_at = models.DateTimeField("lastModified", default=dj_timezone.now)
+    version = models.PositiveIntegerField(default=1)
+    members = models.ManyToManyField(WorkAccount, through="GroupMembership", related_name="work_groups")
+
+    class Meta:
+        verbose_name = "work group"
+        constraints = [
+            # Entra requires displayName to be unique (it matches groups on it); compared
+            # case-insensitively like every SCIM string that is not caseExact.
+            models.UniqueConstraint(
+                F("organization"),
+                Upper("display_name"),
+                name="group_display_name_ci_unique_per_org",
+                violation_error_message="displayName is already taken in this organization.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "external_id"], name="group_org_external_id"),
+            models.Index(fields=["organization", "created_at", "id"], name="group_org_created"),
+            models.Index(fields=["organization", "updated_at"], name="group_org_updated"),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+
+class GroupMembership(models.Model):
+    """One account in one group. Rows are added and removed one by one, never rewritten."""
+
+    group = models.ForeignKey(WorkGroup, on_delete=models.CASCADE, related_name="memberships")
+    account = models.ForeignKey(WorkAccount, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "account"], name="membership_unique"),
+        ]
+        indexes = [models.Index(fields=["account", "group"], name="membership_account")]
+
+    def __str__(self):
+        return f"{self.account_id} in {self.group_id}"

@@ -1,9 +1,18 @@
-"""Reads of organizations and work accounts. Every account query starts from live_accounts()."""
+"""Reads of organizations, work accounts and groups. Every account query starts from live_accounts()."""
+
+from collections.abc import Iterator
 
 from django.db.models import Prefetch, QuerySet
 
 from accounts.attributes import ADDRESS_PARTS, SIMPLE_FIELDS, AccountAttributes, ContactValue, PostalAddress
-from accounts.models import Organization, ValueAttribute, WorkAccount, WorkAccountValue
+from accounts.models import (
+    GroupMembership,
+    Organization,
+    ValueAttribute,
+    WorkAccount,
+    WorkAccountValue,
+    WorkGroup,
+)
 
 
 def live_accounts(*, organization: Organization) -> QuerySet[WorkAccount]:
@@ -37,3 +46,48 @@ def account_attributes(account: WorkAccount) -> AccountAttributes:
         manager_id=account.manager_id,
         **{name: getattr(account, name) for name in SIMPLE_FIELDS},
     )
+
+
+def organization_groups(*, organization: Organization) -> QuerySet[WorkGroup]:
+    return WorkGroup.objects.filter(organization=organization)
+
+
+def with_groups(queryset: QuerySet[WorkAccount]) -> QuerySet[WorkAccount]:
+    """Load the groups of every account in one extra query (the User's read-only `groups`)."""
+    return queryset.prefetch_related(
+        Prefetch(
+            "memberships",
+            queryset=GroupMembership.objects.select_related("group")
+            .only("account_id", "group__id", "group__display_name")
+            .order_by("group__display_name"),
+        )
+    )
+
+
+def account_groups(account: WorkAccount) -> list[tuple]:
+    """(group id, displayName) of the account's groups: from the prefetch cache, or one query."""
+    if "memberships" in getattr(account, "_prefetched_objects_cache", {}):
+        return [(m.group_id, m.group.display_name) for m in account.memberships.all()]
+    return list(
+        GroupMembership.objects.filter(account=account)
+        .order_by("group__display_name")
+        .values_list("group_id", "group__display_name")
+    )
+
+
+def group_member_pages(*, group_id, page_size: int = 5000) -> Iterator[list]:
+    """
+    The member ids of a group in pages, in id order, one keyset query per page (an index-only
+    scan of the membership key): a 100,000-member group is never held in memory at once.
+    """
+    last = None
+    while True:
+        rows = GroupMembership.objects.filter(group_id=group_id)
+        if last is not None:
+            rows = rows.filter(account_id__gt=last)
+        page = list(rows.order_by("account_id").values_list("account_id", flat=True)[:page_size])
+        if page:
+            yield page
+        if len(page) < page_size:
+            return
+        last = page[-1]

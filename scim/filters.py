@@ -31,7 +31,7 @@ from scim2_filter_parser.lexer import SCIMLexer
 from scim2_filter_parser.parser import SCIMParser
 
 from scim import constants
-from scim.errors import bad_request
+from scim.errors import ScimError, bad_request
 
 
 UNKNOWN_FILTER_ATTRIBUTE = "The filter uses '{path}', which is not a filterable attribute of {resource}."
@@ -113,6 +113,10 @@ class FilterSpec:
 
     def resolve(self, name: str, sub: str | None, uri: str | None):
         raise NotImplementedError
+
+
+class UnknownFilterAttribute(ScimError):
+    """The filter names an attribute the resource type does not have (400 invalidFilter)."""
 
 
 @dataclass(frozen=True)
@@ -271,7 +275,8 @@ class _Compiler:
         return field
 
     def _unknown(self, path: str):
-        return bad_request(
+        return UnknownFilterAttribute(
+            400,
             UNKNOWN_FILTER_ATTRIBUTE.format(path=path, resource=self.spec.resource_name),
             constants.INVALID_FILTER,
         )

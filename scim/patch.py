@@ -12,6 +12,7 @@ Operations are applied to a copy, so an error in any of them leaves the resource
 """
 
 import copy
+from dataclasses import dataclass
 
 from scim import constants
 from scim.coerce import to_bool, to_manager_id, to_object, to_object_list
@@ -30,14 +31,19 @@ REQUIRED = "'{path}' is required and cannot be removed."
 VALUE_REQUIRED = "Operation {index}: '{op}' needs a 'value'."
 
 
-def apply_patch(
-    document: dict,
-    operations: list,
-    resource_type: ResourceType,
-    *,
-    resource_id: str | None = None,
-) -> dict:
-    doc = copy.deepcopy(document)
+@dataclass(frozen=True)
+class Operation:
+    """One PATCH operation, validated: `op` lower-cased, `path` None when absent or blank."""
+
+    index: int
+    op: str
+    path: str | None
+    value: object
+    has_value: bool
+
+
+def parse_operations(operations: list) -> list[Operation]:
+    parsed = []
     for index, operation in enumerate(operations, start=1):
         if not isinstance(operation, dict):
             raise bad_request(NOT_AN_OPERATION.format(index=index), constants.INVALID_SYNTAX)
@@ -50,12 +56,30 @@ def apply_patch(
         if path is None or (isinstance(path, str) and not path.strip()):
             if op == "remove":
                 raise bad_request(REMOVE_NEEDS_PATH.format(index=index), constants.NO_TARGET)
-            _apply_pathless(doc, op, fields.get("value"), resource_type, resource_id, index)
-            continue
-        target = parse_path(path, resource_type)
-        if op != "remove" and "value" not in fields:
+            if not isinstance(fields.get("value"), dict):
+                raise bad_request(PATHLESS_NEEDS_OBJECT.format(index=index), constants.INVALID_VALUE)
+            path = None
+        elif op != "remove" and "value" not in fields:
             raise bad_request(VALUE_REQUIRED.format(index=index, op=op), constants.INVALID_VALUE)
-        _apply(doc, op, target, fields.get("value"), resource_type)
+        parsed.append(Operation(index, op, path, fields.get("value"), "value" in fields))
+    return parsed
+
+
+def apply_patch(
+    document: dict,
+    operations: list,
+    resource_type: ResourceType,
+    *,
+    resource_id: str | None = None,
+) -> dict:
+    doc = copy.deepcopy(document)
+    for operation in parse_operations(operations):
+        if operation.path is None:
+            _apply_pathless(doc, operation.op, operation.value, resource_type, resource_id, operation.index)
+        else:
+            _apply(
+                doc, operation.op, parse_path(operation.path, resource_type), operation.value, resource_type
+            )
     return _without_empties(doc)
 
 

@@ -8,7 +8,7 @@ exactly what the endpoint accepts.
 
 from dataclasses import dataclass, field
 
-from scim.constants import ENTERPRISE_USER_SCHEMA, USER_SCHEMA
+from scim.constants import ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -142,10 +142,43 @@ USER = Schema(
             ),
         ),
         Attribute(
+            "groups",
+            type="complex",
+            multi_valued=True,
+            mutability="readOnly",
+            description="Groups the User belongs to; change them through the Group resource",
+            sub_attributes=(
+                _string("value", mutability="readOnly", case_exact=True),
+                Attribute("$ref", type="reference", mutability="readOnly", reference_types=("Group",)),
+                _string("display", mutability="readOnly"),
+                _string("type", mutability="readOnly", canonical_values=("direct", "indirect")),
+            ),
+        ),
+        Attribute(
             "roles",
             type="complex",
             multi_valued=True,
             sub_attributes=_contact_sub_attributes(()),
+        ),
+    ),
+)
+
+GROUP = Schema(
+    id=GROUP_SCHEMA,
+    name="Group",
+    description="Group",
+    attributes=(
+        _string("displayName", required=True, uniqueness="server", description="A unique name for the Group"),
+        Attribute(
+            "members",
+            type="complex",
+            multi_valued=True,
+            description="Work accounts of the same organization; values are User ids",
+            sub_attributes=(
+                _string("value", mutability="immutable", case_exact=True),
+                Attribute("$ref", type="reference", mutability="immutable", reference_types=("User",)),
+                _string("type", mutability="immutable", canonical_values=("User",)),
+            ),
         ),
     ),
 )
@@ -231,5 +264,13 @@ USER_RESOURCE = ResourceType(
     extensions=(ENTERPRISE_USER,),
 )
 
-RESOURCE_TYPES = (USER_RESOURCE,)
-SCHEMAS = (USER, ENTERPRISE_USER)
+GROUP_RESOURCE = ResourceType(
+    id="Group",
+    name="Group",
+    endpoint="/Groups",
+    description="Groups of work accounts of the organization",
+    core=GROUP,
+)
+
+RESOURCE_TYPES = (USER_RESOURCE, GROUP_RESOURCE)
+SCHEMAS = (USER, ENTERPRISE_USER, GROUP)

@@ -7,16 +7,18 @@ clients request `/scim/v2//Users`.
 
 from django.urls import re_path
 
-from scim.views import base, discovery, users
+from scim.views import base, discovery, groups, search, users
 
 
 app_name = "scim"
 
 urlpatterns = [
     re_path(r"^$", base.NotFoundView.as_view(), name="root"),
-    re_path(r"^(?:/)?\.search$", users.UserSearchView.as_view(), name="search"),
+    re_path(r"^(?:/)?\.search$", search.RootSearchView.as_view(), name="search"),
     re_path(r"^(?:/)?Users/\.search$", users.UserSearchView.as_view(), name="users-search"),
     re_path(r"^(?:/)?Users(?:/(?P<uuid>[^/]+))?/?$", users.WorkAccountUsersView.as_view(), name="users"),
+    re_path(r"^(?:/)?Groups/\.search$", groups.GroupSearchView.as_view(), name="groups-search"),
+    re_path(r"^(?:/)?Groups(?:/(?P<uuid>[^/]+))?/?$", groups.WorkGroupsView.as_view(), name="groups"),
     re_path(
         r"^(?:/)?ServiceProviderConfigs?$",
         discovery.ServiceProviderConfigView.as_view(),

@@ -35,7 +35,10 @@ class ScimClient:
         if data is not None:
             kwargs.update(data=data, content_type=SCIM_JSON)
         response = call(url, **kwargs)
-        response.body = json.loads(response.content) if response.content else None
+        # Group responses stream their members; read them whole here.
+        content = b"".join(response.streaming_content) if response.streaming else response.content
+        response.raw_content = content
+        response.body = json.loads(content) if content else None
         return response
 
     def get(self, path, **kwargs):

@@ -10,7 +10,7 @@ from django_scim.adapters import SCIMUser
 from accounts import services
 from accounts.attributes import AccountAttributes
 from accounts.exceptions import AccountNotFound, InvalidAttributeValue, UniquenessConflict, VersionMismatch
-from accounts.selectors import account_attributes
+from accounts.selectors import account_attributes, account_groups
 from scim import constants
 from scim.errors import ScimError, bad_request
 from scim.locations import resource_location
@@ -38,6 +38,11 @@ class WorkAccountSCIMUser(SCIMUser):
         # Writes name the account by id only: the service loads it under a row lock.
         self.account_id = account_id if account_id is not None else getattr(obj, "pk", None)
         self.changes = ()
+        self._groups = None
+
+    @classmethod
+    def for_id(cls, request, account_id):
+        return cls(None, request=request, account_id=account_id)
 
     @property
     def organization(self):
@@ -48,6 +53,12 @@ class WorkAccountSCIMUser(SCIMUser):
         if self._attributes is None:
             self._attributes = account_attributes(self.obj)
         return self._attributes
+
+    @property
+    def groups(self) -> list[tuple]:
+        if self._groups is None:
+            self._groups = account_groups(self.obj)
+        return self._groups
 
     @property
     def etag(self) -> str:
@@ -64,6 +75,17 @@ class WorkAccountSCIMUser(SCIMUser):
                 "value": manager_id,
                 "$ref": resource_location(self.request, self.url_name, manager_id),
             }
+        groups = [
+            {
+                "value": str(group_id),
+                "$ref": resource_location(self.request, "scim:groups", group_id),
+                "display": display_name,
+                "type": "direct",
+            }
+            for group_id, display_name in self.groups
+        ]
+        if groups:
+            document["groups"] = groups
         schemas = [constants.USER_SCHEMA] + ([ENTERPRISE] if enterprise else [])
         return {
             "schemas": schemas,
@@ -89,6 +111,7 @@ class WorkAccountSCIMUser(SCIMUser):
         with _domain_errors():
             result = services.account_create(organization=self.organization, attributes=attributes)
         self._take(result)
+        self._groups = []  # a new account is in no group yet
 
     def replace(self, body: dict, expected_version: int | None = None) -> None:
         """PUT (RFC 7644 §3.5.1): the body replaces every attribute; `active` and the password

@@ -1,6 +1,6 @@
 """Which User attributes can be filtered on, and the model fields behind them."""
 
-from accounts.models import ValueAttribute, WorkAccountValue
+from accounts.models import GroupMembership, ValueAttribute, WorkAccountValue
 from scim import constants
 from scim.filters import Field, FilterSpec, MultiValued
 
@@ -60,6 +60,12 @@ _MULTI = {
     ),
 }
 _MANAGER = Field("manager_id", type="uuid")
+_GROUPS = MultiValued(
+    GroupMembership,
+    "account",
+    {},
+    {"value": Field("group_id", type="uuid"), "display": Field("group__display_name")},
+)
 
 
 class UserFilterSpec(FilterSpec):
@@ -88,6 +94,8 @@ class UserFilterSpec(FilterSpec):
             return Field("updated_at", type="dateTime")
         if name == "meta" and sub == "created":
             return Field("date_joined", type="dateTime")
+        if name == "groups" and (sub is None or sub in _GROUPS.sub_attributes):
+            return _GROUPS
         if name in _MULTI:
             target = _MULTI[name]
             if sub is None:

@@ -1,5 +1,5 @@
 """
-Every write to organizations and work accounts goes through these functions.
+Every write to work accounts goes through these functions.
 
 Each one owns its transaction; uniqueness is enforced by the database and reported as a domain
 error; a call that changes nothing writes nothing.
@@ -27,22 +27,28 @@ from accounts.attributes import (
 from accounts.exceptions import (
     AccountNotFound,
     InvalidAttributeValue,
-    OrganizationNotFound,
     UniquenessConflict,
     VersionMismatch,
 )
-from accounts.models import Organization, OrganizationRole, ValueAttribute, WorkAccount, WorkAccountValue
+from accounts.models import (
+    GroupMembership,
+    Organization,
+    OrganizationRole,
+    ValueAttribute,
+    WorkAccount,
+    WorkAccountValue,
+    WorkGroup,
+)
 from accounts.selectors import account_attributes, live_accounts
+from accounts.services.common import PropertyChange, check_length
 
 
 USERNAME_TAKEN = "userName '{user_name}' is already taken in this organization."
-SLUG_TAKEN = "An organization with the slug '{slug}' already exists."
 CONCURRENT_CHANGE = "The account was changed by another request at the same time; retry the request."
 MANAGER_UNKNOWN = "manager '{manager_id}' is not a work account of this organization."
 MANAGER_SELF = "An account cannot be its own manager."
 TWO_PRIMARIES = "{attribute} has more than one value marked primary; at most one may be."
 DUPLICATE_TYPE = "{attribute} has more than one value of type '{type}'; each type may appear once."
-TOO_LONG = "{attribute} is longer than {limit} characters."
 USERNAME_REQUIRED = "userName is required and cannot be empty."
 
 _MULTI_VALUED = {
@@ -53,42 +59,10 @@ _MULTI_VALUED = {
 
 
 @dataclass(frozen=True)
-class PropertyChange:
-    """One modified property, as provisioning logs show it (old → new)."""
-
-    name: str
-    old: object
-    new: object
-
-
-@dataclass(frozen=True)
 class AccountChange:
     account: WorkAccount
     attributes: AccountAttributes
     changes: tuple[PropertyChange, ...]
-
-
-# Organizations ------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def organization_create(*, slug: str, name: str) -> Organization:
-    if Organization.objects.filter(slug=slug).exists():
-        raise UniquenessConflict(SLUG_TAKEN.format(slug=slug))
-    organization = Organization(slug=slug, name=name)
-    try:
-        organization.full_clean()
-    except ValidationError as exc:
-        raise InvalidAttributeValue(_first_message(exc)) from None
-    organization.save()
-    return organization
-
-
-def organization_get(*, slug: str) -> Organization:
-    try:
-        return Organization.objects.get(slug=slug)
-    except Organization.DoesNotExist:
-        raise OrganizationNotFound(f"No organization has the slug '{slug}'.") from None
 
 
 # Work accounts ------------------------------------------------------------------------------------
@@ -109,7 +83,11 @@ def account_create(
         _assign(account, attributes)
         account.set_password(attributes.password)
         account.save(force_insert=True)
-        _write_values(account, attributes, fields=list(_MULTI_VALUED))
+        rows = [
+            row for name in _MULTI_VALUED for row in _value_rows(account, name, getattr(attributes, name))
+        ]
+        if rows:
+            WorkAccountValue.objects.bulk_create(rows)
     stored = dataclasses.replace(attributes, password=None)
     changes = tuple(
         PropertyChange(name, None, getattr(stored, name))
@@ -131,25 +109,28 @@ def account_update(
     what differs, all in one transaction: `transform` raising leaves the account untouched.
     With `expected_version`, a concurrent change since the client read it raises VersionMismatch.
     """
-    with transaction.atomic():
+    guard = _translated_integrity_errors()
+    with guard, transaction.atomic():
         account = _locked_account(organization, account_id, with_values=True)
         _check_version(account, expected_version)
         current = account_attributes(account)
-        desired = transform(current)
+        desired = guard.attributes = transform(current)
         changed = current.changed_fields(desired)
         if not changed:
             return AccountChange(account=account, attributes=current, changes=())
-        with _translated_integrity_errors(desired), transaction.atomic():
-            _validate(organization, desired, account_id=account.pk, changed=changed)
-            _assign(account, desired)
-            if "password" in changed and desired.password is not None:
-                account.set_password(desired.password)
-            if "active" in changed and not desired.active:
-                _end_sessions_and_tokens(account)
-            account.updated_at = timezone.now()
-            account.version += 1
-            account.save()
-            _write_values(account, desired, fields=[f for f in changed if f in _MULTI_VALUED])
+        _validate(organization, desired, account_id=account.pk, changed=changed)
+        _assign(account, desired)
+        columns = {_COLUMN_OF.get(name, name) for name in changed if name not in _MULTI_VALUED}
+        if "password" in changed and desired.password is not None:
+            account.set_password(desired.password)
+        if "active" in changed and not desired.active:
+            _end_sessions_and_tokens(account)
+            columns.add("security_stamp")
+        account.updated_at = timezone.now()
+        account.version += 1
+        # Only what changed is written: one narrow UPDATE, no rewrite of the password hash.
+        account.save(update_fields=sorted(columns | {"updated_at", "version"}))
+        _write_values(account, desired, fields=[f for f in changed if f in _MULTI_VALUED])
     stored = dataclasses.replace(desired, password=None)
     changes = tuple(
         PropertyChange(name, getattr(current, name), getattr(stored, name))
@@ -179,6 +160,10 @@ def account_delete(
     _end_sessions_and_tokens(account)
     account.save()
     WorkAccount.objects.filter(manager=account).update(manager=None, updated_at=now, version=F("version") + 1)
+    # A deleted account is no member of anything; its groups change with it. (A disabled account
+    # keeps its memberships: Entra removes members explicitly when it unassigns them.)
+    WorkGroup.objects.filter(memberships__account=account).update(updated_at=now, version=F("version") + 1)
+    GroupMembership.objects.filter(account=account).delete()
     return account
 
 
@@ -239,7 +224,7 @@ def _validate(
     if not attributes.user_name or not attributes.user_name.strip():
         raise InvalidAttributeValue(USERNAME_REQUIRED)
     for name in SIMPLE_FIELDS:
-        _check_length(WorkAccount, name, getattr(attributes, name))
+        check_length(WorkAccount, name, getattr(attributes, name))
     for name, attribute in _MULTI_VALUED.items():
         values = getattr(attributes, name)
         if sum(1 for v in values if v.primary) > 1:
@@ -257,22 +242,12 @@ def _validate(
                 seen_types.add(key)
             for part in ("type", "display", "value", *ADDRESS_PARTS):
                 if hasattr(element, part):
-                    _check_length(WorkAccountValue, part, getattr(element, part), prefix=attribute.label)
+                    check_length(WorkAccountValue, part, getattr(element, part), prefix=attribute.label)
     if attributes.manager_id is not None and (changed is None or "manager_id" in changed):
         if attributes.manager_id == account_id:
             raise InvalidAttributeValue(MANAGER_SELF)
         if not live_accounts(organization=organization).filter(pk=attributes.manager_id).exists():
             raise InvalidAttributeValue(MANAGER_UNKNOWN.format(manager_id=attributes.manager_id))
-
-
-def _check_length(model, field_name: str, value, prefix: str | None = None) -> None:
-    if value is None:
-        return
-    model_field = model._meta.get_field(field_name)
-    limit = model_field.max_length
-    if limit and len(value) > limit:
-        label = model_field.verbose_name if not prefix else f"{prefix}.{model_field.verbose_name}"
-        raise InvalidAttributeValue(TOO_LONG.format(attribute=label, limit=limit))
 
 
 def _assign(account: WorkAccount, attributes: AccountAttributes) -> None:
@@ -284,30 +259,55 @@ def _assign(account: WorkAccount, attributes: AccountAttributes) -> None:
 
 
 def _write_values(account: WorkAccount, attributes: AccountAttributes, *, fields: list[str]) -> None:
+    """
+    Store the elements of the changed multi-valued attributes. Rows at the same position are
+    updated in place, so Entra's usual PATCH (a new work e-mail) costs one UPDATE.
+    """
     if not fields:
         return
-    kinds = [_MULTI_VALUED[name] for name in fields]
-    if account._state.adding is False:
-        WorkAccountValue.objects.filter(account=account, attribute__in=kinds).delete()
+    wanted = [row for name in fields for row in _value_rows(account, name, getattr(attributes, name))]
+    kinds = {_MULTI_VALUED[name] for name in fields}
+    current = {
+        (row.attribute, row.position): row for row in account.multi_values.all() if row.attribute in kinds
+    }
+    to_create = []
+    for row in wanted:
+        existing = current.pop((row.attribute, row.position), None)
+        if existing is None:
+            to_create.append(row)
+            continue
+        changed = [column for column in _VALUE_COLUMNS if getattr(existing, column) != getattr(row, column)]
+        if changed:
+            for column in changed:
+                setattr(existing, column, getattr(row, column))
+            existing.save(update_fields=changed)
+    if current:
+        WorkAccountValue.objects.filter(pk__in=[row.pk for row in current.values()]).delete()
+    if to_create:
+        WorkAccountValue.objects.bulk_create(to_create)
+
+
+_VALUE_COLUMNS = ("type", "primary", "display", "value", *ADDRESS_PARTS)
+
+
+def _value_rows(account: WorkAccount, name: str, elements) -> list[WorkAccountValue]:
     rows = []
-    for name in fields:
-        for position, element in enumerate(getattr(attributes, name)):
-            row = WorkAccountValue(
-                account=account,
-                attribute=_MULTI_VALUED[name],
-                position=position,
-                type=element.type,
-                primary=element.primary,
-            )
-            if isinstance(element, PostalAddress):
-                for part in ADDRESS_PARTS:
-                    setattr(row, part, getattr(element, part))
-            else:
-                row.value = element.value
-                row.display = element.display
-            rows.append(row)
-    if rows:
-        WorkAccountValue.objects.bulk_create(rows)
+    for position, element in enumerate(elements):
+        row = WorkAccountValue(
+            account=account,
+            attribute=_MULTI_VALUED[name],
+            position=position,
+            type=element.type,
+            primary=element.primary,
+        )
+        if isinstance(element, PostalAddress):
+            for part in ADDRESS_PARTS:
+                setattr(row, part, getattr(element, part))
+        else:
+            row.value = element.value
+            row.display = element.display
+        rows.append(row)
+    return rows
 
 
 def _end_sessions_and_tokens(account: WorkAccount) -> None:
@@ -326,10 +326,16 @@ def _end_sessions_and_tokens(account: WorkAccount) -> None:
     get_grant_model().objects.filter(user=account).delete()
 
 
-class _translated_integrity_errors:
-    """Turn database integrity errors into domain errors without leaking database text."""
+_COLUMN_OF = {"active": "is_active", "manager_id": "manager"}
 
-    def __init__(self, attributes: AccountAttributes):
+
+class _translated_integrity_errors:
+    """
+    Turn database integrity errors into domain errors without leaking database text. Used
+    outside the transaction (no savepoint): the failed transaction has rolled back by then.
+    """
+
+    def __init__(self, attributes: AccountAttributes | None = None):
         self.attributes = attributes
 
     def __enter__(self):
@@ -339,12 +345,9 @@ class _translated_integrity_errors:
         if exc_type is None or not issubclass(exc_type, IntegrityError):
             return False
         if "account_username_ci_unique" in str(exc):
-            raise UniquenessConflict(USERNAME_TAKEN.format(user_name=self.attributes.user_name)) from None
+            user_name = self.attributes.user_name if self.attributes else ""
+            raise UniquenessConflict(USERNAME_TAKEN.format(user_name=user_name)) from None
         raise InvalidAttributeValue(CONCURRENT_CHANGE) from None
-
-
-def _first_message(exc: ValidationError) -> str:
-    return exc.messages[0] if exc.messages else "Invalid value."
 
 
 def random_password() -> str:

@@ -1,0 +1,227 @@
+"""
+Work groups and their memberships.
+
+Membership writes never read the member list: adding or removing members costs the same for a
+group of ten as for one of 100,000. The group row is locked for the duration, so concurrent
+requests on one group apply one after the other and none is lost.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from accounts.attributes import GroupAttributes
+from accounts.exceptions import AccountNotFound, InvalidAttributeValue, UniquenessConflict, VersionMismatch
+from accounts.models import GroupMembership, Organization, WorkGroup
+from accounts.selectors import live_accounts
+from accounts.services.common import PropertyChange, check_length
+
+
+DISPLAY_NAME_TAKEN = "displayName '{display_name}' is already taken in this organization."
+DISPLAY_NAME_REQUIRED = "displayName is required and cannot be empty."
+MEMBER_UNKNOWN = "members: '{member_id}' is not a work account of this organization."
+GROUP_NOT_FOUND = "Resource {group_id} not found"
+INSERT_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class MembershipUpdate:
+    """
+    Member changes of one request. With `replacement`, the group's members become exactly that
+    set (applied as a difference); otherwise `add` and `remove` are applied.
+    """
+
+    add: frozenset[uuid.UUID] = frozenset()
+    remove: frozenset[uuid.UUID] = frozenset()
+    replacement: frozenset[uuid.UUID] | None = None
+
+
+@dataclass(frozen=True)
+class GroupChange:
+    group: WorkGroup
+    attributes: GroupAttributes
+    changes: tuple[PropertyChange, ...]
+    members_added: int = 0
+    members_removed: int = 0
+    added_ids: tuple = field(default=())
+
+
+def group_create(
+    *, organization: Organization, attributes: GroupAttributes, member_ids: frozenset[uuid.UUID] = frozenset()
+) -> GroupChange:
+    """Create a group, with members if given; a taken displayName (any case) is a conflict."""
+    with _translated_integrity_errors(attributes), transaction.atomic():
+        _validate(attributes)
+        _check_members_exist(organization, member_ids)
+        now = timezone.now()
+        group = WorkGroup(organization=organization, created_at=now, updated_at=now)
+        group.display_name = attributes.display_name
+        group.external_id = attributes.external_id
+        group.save(force_insert=True)
+        _insert_members(group, member_ids)
+    changes = tuple(
+        PropertyChange(name, None, value)
+        for name, value in (
+            ("display_name", attributes.display_name),
+            ("external_id", attributes.external_id),
+        )
+        if value is not None
+    )
+    if member_ids:
+        changes += (PropertyChange("members", None, f"+{len(member_ids)}"),)
+    return GroupChange(group=group, attributes=attributes, changes=changes, members_added=len(member_ids))
+
+
+def group_update(
+    *,
+    organization: Organization,
+    group_id: uuid.UUID,
+    transform: Callable[[GroupAttributes], GroupAttributes] = lambda current: current,
+    membership: MembershipUpdate | None = None,
+    expected_version: int | None = None,
+) -> GroupChange:
+    """
+    Change a group's attributes and members in one transaction: an unknown member id (of those
+    being added) or a taken displayName changes nothing. Adding a member twice or removing a
+    non-member succeeds and changes nothing.
+    """
+    membership = membership or MembershipUpdate()
+    guard = _translated_integrity_errors()
+    with guard, transaction.atomic():
+        group = _locked_group(organization, group_id, expected_version)
+        current = GroupAttributes(display_name=group.display_name, external_id=group.external_id)
+        desired = guard.attributes = transform(current)
+        changes = [
+            PropertyChange(name, getattr(current, name), getattr(desired, name))
+            for name in ("display_name", "external_id")
+            if getattr(current, name) != getattr(desired, name)
+        ]
+        if changes:
+            _validate(desired)
+        added_ids, removed = _apply_membership(organization, group, membership)
+        if added_ids or removed:
+            changes.append(PropertyChange("members", None, f"+{len(added_ids)} -{removed}"))
+        if changes:
+            group.display_name, group.external_id = desired.display_name, desired.external_id
+            group.updated_at, group.version = timezone.now(), group.version + 1
+            group.save(update_fields=["display_name", "external_id", "updated_at", "version"])
+    return GroupChange(
+        group=group,
+        attributes=desired,
+        changes=tuple(changes),
+        members_added=len(added_ids),
+        members_removed=removed,
+        added_ids=tuple(added_ids),
+    )
+
+
+@transaction.atomic
+def group_delete(
+    *, organization: Organization, group_id: uuid.UUID, expected_version: int | None = None
+) -> WorkGroup:
+    """Delete a group and its memberships (its accounts stay)."""
+    group = _locked_group(organization, group_id, expected_version)
+    GroupMembership.objects.filter(group=group).delete()
+    group.delete()
+    return group
+
+
+# Helpers ------------------------------------------------------------------------------------------
+
+
+def _locked_group(organization: Organization, group_id: uuid.UUID, expected_version: int | None) -> WorkGroup:
+    try:
+        group = WorkGroup.objects.select_for_update().get(organization=organization, pk=group_id)
+    except (WorkGroup.DoesNotExist, ValueError):
+        raise AccountNotFound(GROUP_NOT_FOUND.format(group_id=group_id)) from None
+    if expected_version is not None and expected_version != group.version:
+        raise VersionMismatch(f'The resource has changed: its version is W/"{group.version}".')
+    return group
+
+
+def _validate(attributes: GroupAttributes) -> None:
+    if not attributes.display_name or not attributes.display_name.strip():
+        raise InvalidAttributeValue(DISPLAY_NAME_REQUIRED)
+    check_length(WorkGroup, "display_name", attributes.display_name)
+    check_length(WorkGroup, "external_id", attributes.external_id)
+
+
+def _check_members_exist(organization: Organization, member_ids) -> None:
+    if not member_ids:
+        return
+    found = set(
+        live_accounts(organization=organization).filter(pk__in=member_ids).values_list("pk", flat=True)
+    )
+    _refuse_missing(member_ids, found)
+
+
+def _refuse_missing(member_ids, found) -> None:
+    missing = sorted(str(i) for i in set(member_ids) - set(found))
+    if missing:
+        raise InvalidAttributeValue(MEMBER_UNKNOWN.format(member_id=missing[0]))
+
+
+def _apply_membership(organization: Organization, group: WorkGroup, membership: MembershipUpdate):
+    """Return (ids added, number removed). Reads only the rows named by the change."""
+    if membership.replacement is not None:
+        wanted = set(membership.replacement)
+        _check_members_exist(organization, wanted)
+        # A replace needs the current set to compute the difference (Zulip does the same).
+        current = set(GroupMembership.objects.filter(group=group).values_list("account_id", flat=True))
+        added = wanted - current
+        removed = current - wanted
+        _insert_members(group, added)
+        if removed:
+            GroupMembership.objects.filter(group=group, account_id__in=removed).delete()
+        return sorted(added), len(removed)
+
+    added = []
+    if membership.add:
+        # One query: which ids are accounts of the organization, and which are members already.
+        rows = (
+            live_accounts(organization=organization)
+            .filter(pk__in=membership.add)
+            .annotate(is_member=Exists(GroupMembership.objects.filter(group=group, account=OuterRef("pk"))))
+            .values_list("pk", "is_member")
+        )
+        found = dict(rows)
+        _refuse_missing(membership.add, found)
+        added = sorted(pk for pk, is_member in found.items() if not is_member)
+        _insert_members(group, added)
+    removed = 0
+    if membership.remove:
+        removed, _ = GroupMembership.objects.filter(group=group, account_id__in=membership.remove).delete()
+    return added, removed
+
+
+def _insert_members(group: WorkGroup, account_ids) -> None:
+    if not account_ids:
+        return
+    now = timezone.now()
+    rows = [GroupMembership(group=group, account_id=pk, created_at=now) for pk in account_ids]
+    GroupMembership.objects.bulk_create(rows, batch_size=INSERT_BATCH, ignore_conflicts=True)
+
+
+class _translated_integrity_errors:
+    """Database integrity errors → domain errors; used outside the transaction (no savepoint)."""
+
+    def __init__(self, attributes: GroupAttributes | None = None):
+        self.attributes = attributes
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None or not issubclass(exc_type, IntegrityError):
+            return False
+        if "group_display_name_ci_unique" in str(exc):
+            raise UniquenessConflict(
+                DISPLAY_NAME_TAKEN.format(display_name=self.attributes.display_name)
+            ) from None
+        raise InvalidAttributeValue(
+            "The group was changed by another request at the same time; retry."
+        ) from None

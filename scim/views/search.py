@@ -1,0 +1,71 @@
+"""
+POST /.search at the root (RFC 7644 §3.4.3): one query over Users and Groups. A filter attribute
+that one resource type lacks just matches none of that type; the results are Users, then Groups.
+"""
+
+import json
+
+from django.http import StreamingHttpResponse
+
+from scim import constants
+from scim.filters import UnknownFilterAttribute
+from scim.views.base import ScimView
+from scim.views.groups import WorkGroupsView
+from scim.views.listing import list_response, paging
+from scim.views.resources import search_request_params
+from scim.views.users import WorkAccountUsersView
+
+
+class RootSearchView(ScimView):
+    http_method_names = ["post"]
+    resource_views = (WorkAccountUsersView, WorkGroupsView)
+
+    def post(self, request):
+        params = search_request_params(self.json_body(request))
+        start, count = paging(params)
+        matching = []
+        unknown = None
+        for view_class in self.resource_views:
+            view = view_class()
+            try:
+                matching.append((view, view.filtered(request, params).order_by(*view.ordering)))
+            except UnknownFilterAttribute as error:
+                unknown = unknown or error
+        if not matching:
+            raise unknown
+        totals = [queryset.count() for _, queryset in matching]
+        pages = []
+        skip, room = start - 1, count
+        for (view, queryset), total in zip(matching, totals, strict=True):
+            if skip >= total:
+                skip -= total
+                continue
+            objects = list(view.for_reading(queryset)[skip : skip + room]) if room else []
+            skip, room = 0, room - len(objects)
+            pages.append((view, objects))
+        items = sum(len(objects) for _, objects in pages)
+        envelope = json.dumps(list_response([], sum(totals), start) | {"itemsPerPage": items})
+        return StreamingHttpResponse(
+            _chunks(request, envelope, pages, params), content_type=constants.SCIM_CONTENT_TYPE
+        )
+
+
+def _chunks(request, envelope: str, pages, params):
+    yield envelope[: -len("[]}")] + "["
+    first = True
+    for view, objects in pages:
+        for obj in objects:
+            if not first:
+                yield ","
+            first = False
+            yield from _resource_chunks(view, request, obj, params)
+    yield "]}"
+
+
+def _resource_chunks(view, request, obj, params):
+    response = view.resource_response(request, view.adapter_class(obj, request=request), params)
+    if response.streaming:
+        for chunk in response.streaming_content:
+            yield chunk.decode() if isinstance(chunk, bytes) else chunk
+    else:
+        yield response.content.decode()
