@@ -14,7 +14,6 @@ class ProvisioningConnection(models.Model):
     name = models.CharField(max_length=100)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["organization", "name"]
@@ -24,6 +23,12 @@ class ProvisioningConnection(models.Model):
 
     def __str__(self):
         return f"{self.organization.slug}: {self.name}"
+
+    @property
+    def last_used_at(self):
+        """When any of its credentials was last used (kept on the credentials themselves, so
+        authenticating a request writes at most one row)."""
+        return self.tokens.aggregate(last=models.Max("last_used_at"))["last"]
 
 
 class ScimSecretToken(models.Model):

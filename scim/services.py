@@ -95,6 +95,5 @@ def scim_token_authenticate(secret: str) -> ScimSecretToken | None:
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ScimSecretToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        ProvisioningConnection.objects.filter(pk=token.connection_id).update(last_used_at=now)
         token.last_used_at = now
     return token
