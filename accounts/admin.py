@@ -6,8 +6,16 @@ see every organization. Entra owns provisioned attributes, so they are read-only
 """
 
 from django.contrib import admin
+from django.db.models import Count
 
-from accounts.models import Organization, OrganizationRole, WorkAccount, WorkAccountValue
+from accounts.models import (
+    GroupMembership,
+    Organization,
+    OrganizationRole,
+    WorkAccount,
+    WorkAccountValue,
+    WorkGroup,
+)
 
 
 class OrganizationScopedAdmin(admin.ModelAdmin):
@@ -37,15 +45,40 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         return False
 
 
-class WorkAccountValueInline(admin.TabularInline):
-    model = WorkAccountValue
+class ReadOnlyInline(admin.TabularInline):
+    """Shown to every portal user who may see the parent; nothing is edited inline."""
+
     extra = 0
-    fields = ("attribute", "type", "primary", "value", "formatted", "locality", "country")
-    readonly_fields = fields
     can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class WorkAccountValueInline(ReadOnlyInline):
+    model = WorkAccountValue
+    fields = ("attribute", "type", "primary", "value", "formatted", "locality", "country")
+    readonly_fields = fields
+
+
+class AccountGroupsInline(ReadOnlyInline):
+    """The groups an account belongs to (Entra manages them through the Group resource)."""
+
+    model = GroupMembership
+    fk_name = "account"
+    fields = ("group", "created_at")
+    readonly_fields = fields
+    verbose_name = "group"
+    verbose_name_plural = "groups (managed by Microsoft Entra ID)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("group")
 
 
 @admin.register(WorkAccount)
@@ -54,7 +87,7 @@ class WorkAccountAdmin(OrganizationScopedAdmin):
     list_filter = ("role", "is_active")
     search_fields = ("user_name", "display_name", "external_id", "employee_number")
     ordering = ("user_name",)
-    inlines = [WorkAccountValueInline]
+    inlines = [WorkAccountValueInline, AccountGroupsInline]
     exclude = ("password", "groups", "user_permissions", "security_stamp")
     readonly_fields = [
         f.name
@@ -65,6 +98,35 @@ class WorkAccountAdmin(OrganizationScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(deleted_at__isnull=True).select_related("organization")
+
+
+@admin.register(WorkGroup)
+class WorkGroupAdmin(OrganizationScopedAdmin):
+    list_display = ("display_name", "external_id", "member_count", "organization", "updated_at")
+    search_fields = ("display_name", "external_id")
+    ordering = ("display_name",)
+    readonly_fields = (
+        "id",
+        "organization",
+        "display_name",
+        "external_id",
+        "created_at",
+        "updated_at",
+        "version",
+    )
+    exclude = ("members",)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("organization")
+            .annotate(_members=Count("memberships"))
+        )
+
+    @admin.display(description="members", ordering="_members")
+    def member_count(self, group):
+        return group._members
 
 
 @admin.register(Organization)
