@@ -53,7 +53,7 @@ def test_account_page_shows_its_groups(organization):
     page = client.get(f"/admin/accounts/workaccount/{member.pk}/change/").content.decode()
 
     assert "Engineering" in page
-    assert "groups (managed by Microsoft Entra ID)" in page
+    assert "Groups (managed by Microsoft Entra ID)" in page
 
 
 def test_group_list_shows_member_count_of_own_organization_only(organization, other_organization):
