@@ -83,3 +83,33 @@ def test_concurrent_patches_of_different_attributes_lose_neither(tmp_path):
     assert final["displayName"] in {v for a, v in updates if a == "displayName"}
     # Every one of the six PATCHes was applied on top of the previous one.
     assert final["meta"]["version"] == 'W/"7"'
+
+
+def test_concurrent_member_adds_to_one_group_lose_none(tmp_path):
+    with live_server(tmp_path) as (base_url, token):
+        user_ids = [
+            _send(base_url, token, "POST", "/Users", {"userName": f"member{i}@contoso.com"})[1]["id"]
+            for i in range(6)
+        ]
+        _, group = _send(base_url, token, "POST", "/Groups", {"displayName": "Race group"})
+        path = f"/Groups/{group['id']}"
+        results = _all_at_once(
+            [
+                lambda u=u: _send(
+                    base_url,
+                    token,
+                    "PATCH",
+                    path,
+                    {
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{"op": "Add", "path": "members", "value": [{"value": u}]}],
+                    },
+                )
+                for u in user_ids
+            ]
+        )
+        _, final = _send(base_url, token, "GET", path)
+
+    assert [status for status, _ in results] == [204] * len(user_ids)
+    assert sorted(m["value"] for m in final["members"]) == sorted(user_ids)
+    assert final["meta"]["version"] == f'W/"{1 + len(user_ids)}"'
