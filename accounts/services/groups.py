@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from accounts.attributes import GroupAttributes
@@ -80,7 +80,7 @@ def group_update(
     *,
     organization: Organization,
     group_id: uuid.UUID,
-    transform: Callable[[GroupAttributes], GroupAttributes] = lambda current: current,
+    transform: Callable[[GroupAttributes], GroupAttributes] | None = None,
     membership: MembershipUpdate | None = None,
     expected_version: int | None = None,
 ) -> GroupChange:
@@ -90,6 +90,9 @@ def group_update(
     non-member succeeds and changes nothing.
     """
     membership = membership or MembershipUpdate()
+    if transform is None and membership.replacement is None and expected_version is None:
+        return _update_members(organization, group_id, membership)
+    transform = transform or (lambda current: current)
     guard = _translated_integrity_errors()
     with guard, transaction.atomic():
         group = _locked_group(organization, group_id, expected_version)
@@ -113,6 +116,38 @@ def group_update(
         group=group,
         attributes=desired,
         changes=tuple(changes),
+        members_added=len(added_ids),
+        members_removed=removed,
+        added_ids=tuple(added_ids),
+    )
+
+
+def _update_members(
+    organization: Organization, group_id: uuid.UUID, membership: MembershipUpdate
+) -> GroupChange:
+    """
+    Adds and removes only (Entra's everyday PATCH): no row lock on the group, so concurrent
+    requests for one group do not queue. The membership key makes concurrent adds safe, and the
+    version is bumped with an atomic increment.
+    """
+    with transaction.atomic():
+        try:
+            group = WorkGroup.objects.get(organization=organization, pk=group_id)
+        except (WorkGroup.DoesNotExist, ValueError):
+            raise AccountNotFound(GROUP_NOT_FOUND.format(group_id=group_id)) from None
+        added_ids, removed = _apply_membership(organization, group, membership)
+        changes = ()
+        if added_ids or removed:
+            changes = (PropertyChange("members", None, f"+{len(added_ids)} -{removed}"),)
+            now = timezone.now()
+            WorkGroup.objects.filter(pk=group.pk).update(updated_at=now, version=F("version") + 1)
+            # The in-memory version is a lower bound: a concurrent request may have bumped it too.
+            group.updated_at, group.version = now, group.version + 1
+    attributes = GroupAttributes(display_name=group.display_name, external_id=group.external_id)
+    return GroupChange(
+        group=group,
+        attributes=attributes,
+        changes=changes,
         members_added=len(added_ids),
         members_removed=removed,
         added_ids=tuple(added_ids),

@@ -108,14 +108,13 @@ class WorkGroupSCIMGroup(SCIMGroup):
         resource_id = str(self.group_id)
 
         def transform(current: GroupAttributes) -> GroupAttributes:
-            if not attribute_operations:
-                return current
             document = apply_patch(
                 to_document(current), attribute_operations, GROUP_RESOURCE, resource_id=resource_id
             )
             return from_document(document)
 
-        self._update(transform, membership, expected_version)
+        # Without attribute operations the service can take its lock-free membership path.
+        self._update(transform if attribute_operations else None, membership, expected_version)
 
     def delete(self, expected_version: int | None = None) -> None:
         with _domain_errors():
