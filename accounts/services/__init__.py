@@ -28,7 +28,6 @@ from accounts.services.work_accounts import (
     account_set_password,
     account_update,
     admin_create,
-    random_password,
 )
 
 
@@ -58,5 +57,4 @@ __all__ = [
     "group_update",
     "organization_create",
     "organization_get",
-    "random_password",
 ]

@@ -10,15 +10,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from accounts.attributes import GroupAttributes
-from accounts.exceptions import AccountNotFound, InvalidAttributeValue, UniquenessConflict, VersionMismatch
+from accounts.exceptions import AccountNotFound, InvalidAttributeValue, VersionMismatch
 from accounts.models import GroupMembership, Organization, WorkGroup
 from accounts.selectors import live_accounts
-from accounts.services.common import PropertyChange, check_length
+from accounts.services.common import IntegrityErrorTranslator, PropertyChange, check_length
 
 
 DISPLAY_NAME_TAKEN = "displayName '{display_name}' is already taken in this organization."
@@ -241,22 +241,10 @@ def _insert_members(group: WorkGroup, account_ids) -> None:
     GroupMembership.objects.bulk_create(rows, batch_size=INSERT_BATCH, ignore_conflicts=True)
 
 
-class _translated_integrity_errors:
-    """Database integrity errors → domain errors; used outside the transaction (no savepoint)."""
-
-    def __init__(self, attributes: GroupAttributes | None = None):
-        self.attributes = attributes
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None or not issubclass(exc_type, IntegrityError):
-            return False
-        if "group_display_name_ci_unique" in str(exc):
-            raise UniquenessConflict(
-                DISPLAY_NAME_TAKEN.format(display_name=self.attributes.display_name)
-            ) from None
-        raise InvalidAttributeValue(
-            "The group was changed by another request at the same time; retry."
-        ) from None
+def _translated_integrity_errors(attributes: GroupAttributes | None = None) -> IntegrityErrorTranslator:
+    return IntegrityErrorTranslator(
+        "group_display_name_ci_unique",
+        lambda a: DISPLAY_NAME_TAKEN.format(display_name=a.display_name if a else ""),
+        "The group was changed by another request at the same time; retry.",
+        attributes,
+    )

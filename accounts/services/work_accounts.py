@@ -6,14 +6,13 @@ error; a call that changes nothing writes nothing.
 """
 
 import dataclasses
-import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -27,7 +26,6 @@ from accounts.attributes import (
 from accounts.exceptions import (
     AccountNotFound,
     InvalidAttributeValue,
-    UniquenessConflict,
     VersionMismatch,
 )
 from accounts.models import (
@@ -40,7 +38,7 @@ from accounts.models import (
     WorkGroup,
 )
 from accounts.selectors import account_attributes, live_accounts
-from accounts.services.common import PropertyChange, check_length
+from accounts.services.common import IntegrityErrorTranslator, PropertyChange, check_length
 
 
 USERNAME_TAKEN = "userName '{user_name}' is already taken in this organization."
@@ -329,26 +327,10 @@ def _end_sessions_and_tokens(account: WorkAccount) -> None:
 _COLUMN_OF = {"active": "is_active", "manager_id": "manager"}
 
 
-class _translated_integrity_errors:
-    """
-    Turn database integrity errors into domain errors without leaking database text. Used
-    outside the transaction (no savepoint): the failed transaction has rolled back by then.
-    """
-
-    def __init__(self, attributes: AccountAttributes | None = None):
-        self.attributes = attributes
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None or not issubclass(exc_type, IntegrityError):
-            return False
-        if "account_username_ci_unique" in str(exc):
-            user_name = self.attributes.user_name if self.attributes else ""
-            raise UniquenessConflict(USERNAME_TAKEN.format(user_name=user_name)) from None
-        raise InvalidAttributeValue(CONCURRENT_CHANGE) from None
-
-
-def random_password() -> str:
-    return secrets.token_urlsafe(24)
+def _translated_integrity_errors(attributes: AccountAttributes | None = None) -> IntegrityErrorTranslator:
+    return IntegrityErrorTranslator(
+        "account_username_ci_unique",
+        lambda a: USERNAME_TAKEN.format(user_name=a.user_name if a else ""),
+        CONCURRENT_CHANGE,
+        attributes,
+    )
