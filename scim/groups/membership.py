@@ -11,6 +11,7 @@ time. Every request shape Entra and Okta send is accepted (entra-scim.md §1.8, 
 - path-less add/replace whose value holds a `members` key.
 """
 
+import uuid
 from dataclasses import dataclass, field
 
 from scim2_filter_parser import ast
@@ -68,6 +69,15 @@ class MembershipChange:
         return set(self.replacement) if self.replacement is not None else set(self.to_add)
 
 
+def canonical_id(member_id: str) -> str:
+    """A user id as we render it (UUIDs are case-insensitive), so that the operations of one
+    request on the same member compose; anything else as sent (it names no account)."""
+    try:
+        return str(uuid.UUID(member_id))
+    except ValueError:
+        return member_id
+
+
 def member_ids(value, path_text: str) -> set[str]:
     ids = set()
     for member in to_object_list(value, path_text):
@@ -75,7 +85,7 @@ def member_ids(value, path_text: str) -> set[str]:
         member_id = lowered.get("value")
         if not isinstance(member_id, str) or not member_id.strip():
             raise bad_request(MEMBER_WITHOUT_VALUE.format(member=member), constants.INVALID_VALUE)
-        ids.add(member_id.strip())
+        ids.add(canonical_id(member_id.strip()))
     return ids
 
 
@@ -96,7 +106,7 @@ def ids_selected_by(parsed: ParsedFilter, path_text: str) -> set[str]:
         ):
             value = parsed.literal(node.comp_value)
             if isinstance(value, str):
-                return {value}
+                return {canonical_id(value.strip())}
         raise bad_request(UNSUPPORTED_MEMBER_FILTER.format(path=path_text), constants.INVALID_PATH)
 
     return collect(parsed.tree)

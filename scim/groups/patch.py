@@ -53,8 +53,9 @@ def _apply_members(membership: MembershipChange, op: str, value, has_value: bool
         membership.add(member_ids(value, path_text))
     elif op == "replace":
         membership.replace(member_ids(value, path_text) if value else set())
-    elif has_value and value not in (None, [], {}):
+    elif has_value and value is not None:
         # Entra without the flag: {"op":"Remove","path":"members","value":[{"value":"<id>"}]}.
+        # An empty list names no member and removes none (only a missing value means "all").
         membership.remove(member_ids(value, path_text))
     else:
         # {"op":"remove","path":"members"} removes every member (RFC 7644 §3.5.2.2).

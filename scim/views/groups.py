@@ -34,8 +34,11 @@ class WorkGroupsView(ResourceView, GroupsView):
         return scoped_groups(request)
 
     def resource_response(self, request, adapter, params, status=200):
+        # Everything that can fail is done before the response starts: once streaming, a failure
+        # could only cut the body short after a 200.
+        selection = self.member_selection(params)
         response = StreamingHttpResponse(
-            self._group_chunks(adapter, params), status=status, content_type=constants.SCIM_CONTENT_TYPE
+            _group_chunks(adapter, *selection), status=status, content_type=constants.SCIM_CONTENT_TYPE
         )
         response["ETag"] = adapter.etag
         response["Location"] = adapter.location
@@ -47,6 +50,7 @@ class WorkGroupsView(ResourceView, GroupsView):
         return response
 
     def list_response(self, request, objects, total, start, params):
+        selection = self.member_selection(params)
         envelope = json.dumps(list_response([], total, start) | {"itemsPerPage": len(objects)})
 
         def chunks():
@@ -54,34 +58,43 @@ class WorkGroupsView(ResourceView, GroupsView):
             for index, group in enumerate(objects):
                 if index:
                     yield ","
-                yield from self._group_chunks(self.adapter_class(group, request=request), params)
+                yield from _group_chunks(self.adapter_class(group, request=request), *selection)
             yield "]}"
 
         return StreamingHttpResponse(chunks(), content_type=constants.SCIM_CONTENT_TYPE)
 
-    def _group_chunks(self, adapter, params):
+    def member_selection(self, params) -> tuple[list, list, object]:
+        """The parsed attributes and excludedAttributes, and which member keys to render."""
         attributes, excluded = self.attribute_lists(params)
-        document = project(adapter.to_dict(), attributes, excluded)
-        member_keys = _member_selection(attributes, excluded)
-        text = json.dumps(document)
-        if member_keys is False:
-            yield text
-            return
-        yield text[:-1] + ', "members": ['
-        yield from adapter.member_chunks(member_keys)
-        yield "]}"
+        return attributes, excluded, _member_selection(attributes, excluded)
+
+
+def _group_chunks(adapter, attributes: list, excluded: list, member_keys):
+    text = json.dumps(project(adapter.to_dict(), attributes, excluded))
+    if member_keys is False:
+        yield text
+        return
+    yield text[:-1] + ', "members": ['
+    yield from adapter.member_chunks(member_keys)
+    yield "]}"
+
+
+MEMBER_KEYS = frozenset({"value", "$ref", "type"})
 
 
 def _member_selection(attributes: list, excluded: list):
     """False: leave members out; None: whole members; a set: only those member sub-attributes."""
-    if any(name.lower() == "members" and sub is None for _, name, sub in excluded):
-        return False
     if not attributes:
-        return None
-    subs = {sub.lower() for _, name, sub in attributes if name.lower() == "members"}
+        dropped = {(sub or "").lower() for _, name, sub in excluded if name.lower() == "members"}
+        if "" in dropped:
+            return False
+        # excludedAttributes=members.$ref leaves $ref out of every member (RFC 7644 §3.4.2.5).
+        return MEMBER_KEYS - dropped if dropped else None
+    subs = {(sub or "").lower() for _, name, sub in attributes if name.lower() == "members"}
     if not subs:
         return False
-    return None if None in subs else subs | {"value"}
+    # attributes=members (no sub-attribute) asks for whole members.
+    return None if "" in subs else subs | {"value"}
 
 
 class GroupSearchView(SearchView):

@@ -33,6 +33,8 @@ class RootSearchView(ScimView):
                 unknown = unknown or error
         if not matching:
             raise unknown
+        for view, _ in matching:
+            view.attribute_lists(params)  # a bad attribute list is a 400 before the response starts
         totals = [queryset.count() for _, queryset in matching]
         pages = []
         skip, room = start - 1, count

@@ -11,6 +11,7 @@ pytestmark = pytest.mark.django_db
 
 BASE = "http://testserver/scim/v2"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -95,6 +96,19 @@ USER_SCHEMA = {
                 attr("primary", "boolean"),
             ],
         ),
+        attr(
+            "groups",
+            "complex",
+            multiValued=True,
+            mutability="readOnly",
+            description="Groups the User belongs to; change them through the Group resource",
+            sub=[
+                attr("value", mutability="readOnly", caseExact=True),
+                attr("$ref", "reference", mutability="readOnly", referenceTypes=["Group"]),
+                attr("display", mutability="readOnly"),
+                attr("type", mutability="readOnly", canonicalValues=["direct", "indirect"]),
+            ],
+        ),
         attr("roles", "complex", multiValued=True, sub=contact_subs()),
     ],
     "meta": {"resourceType": "Schema", "location": f"{BASE}/Schemas/{USER}"},
@@ -118,6 +132,27 @@ ENTERPRISE_SCHEMA = {
     ],
     "meta": {"resourceType": "Schema", "location": f"{BASE}/Schemas/{ENTERPRISE}"},
 }
+GROUP_SCHEMA = {
+    "schemas": [SCHEMA],
+    "id": GROUP,
+    "name": "Group",
+    "description": "Group",
+    "attributes": [
+        attr("displayName", required=True, uniqueness="server", description="A unique name for the Group"),
+        attr(
+            "members",
+            "complex",
+            multiValued=True,
+            description="Work accounts of the same organization; values are User ids",
+            sub=[
+                attr("value", mutability="immutable", caseExact=True),
+                attr("$ref", "reference", mutability="immutable", referenceTypes=["User"]),
+                attr("type", mutability="immutable", canonicalValues=["User"]),
+            ],
+        ),
+    ],
+    "meta": {"resourceType": "Schema", "location": f"{BASE}/Schemas/{GROUP}"},
+}
 USER_RESOURCE_TYPE = {
     "schemas": [RESOURCE_TYPE],
     "id": "User",
@@ -127,6 +162,16 @@ USER_RESOURCE_TYPE = {
     "schema": USER,
     "schemaExtensions": [{"schema": ENTERPRISE, "required": False}],
     "meta": {"resourceType": "ResourceType", "location": f"{BASE}/ResourceTypes/User"},
+}
+GROUP_RESOURCE_TYPE = {
+    "schemas": [RESOURCE_TYPE],
+    "id": "Group",
+    "name": "Group",
+    "endpoint": "/Groups",
+    "description": "Groups of work accounts of the organization",
+    "schema": GROUP,
+    "schemaExtensions": [],
+    "meta": {"resourceType": "ResourceType", "location": f"{BASE}/ResourceTypes/Group"},
 }
 
 
@@ -173,7 +218,7 @@ def test_service_provider_config_body(scim, path):
 def test_resource_types_body(scim):
     response = scim.get("/ResourceTypes")
     assert response.status_code == 200
-    assert response.body == list_of(USER_RESOURCE_TYPE)
+    assert response.body == list_of(USER_RESOURCE_TYPE, GROUP_RESOURCE_TYPE)
 
 
 def test_resource_type_user_body(scim):
@@ -182,16 +227,22 @@ def test_resource_type_user_body(scim):
     assert response.body == USER_RESOURCE_TYPE
 
 
-def test_unknown_resource_type_is_scim_404(scim):
+def test_resource_type_group_body(scim):
     response = scim.get("/ResourceTypes/Group")
+    assert response.status_code == 200
+    assert response.body == GROUP_RESOURCE_TYPE
+
+
+def test_unknown_resource_type_is_scim_404(scim):
+    response = scim.get("/ResourceTypes/Role")
     assert response.status_code == 404
-    assert response.body == error(404, "Resource Group not found")
+    assert response.body == error(404, "Resource Role not found")
 
 
 def test_schemas_body(scim):
     response = scim.get("/Schemas")
     assert response.status_code == 200
-    assert response.body == list_of(USER_SCHEMA, ENTERPRISE_SCHEMA)
+    assert response.body == list_of(USER_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA)
 
 
 def test_user_schema_body(scim):
@@ -204,6 +255,12 @@ def test_enterprise_user_schema_body(scim):
     response = scim.get(f"/Schemas/{ENTERPRISE}")
     assert response.status_code == 200
     assert response.body == ENTERPRISE_SCHEMA
+
+
+def test_group_schema_body(scim):
+    response = scim.get(f"/Schemas/{GROUP}")
+    assert response.status_code == 200
+    assert response.body == GROUP_SCHEMA
 
 
 def test_unknown_schema_is_scim_404(scim):
@@ -237,7 +294,8 @@ def test_schemas_have_camel_case_properties_and_no_nulls(scim):
 
 
 @pytest.mark.parametrize(
-    "path", ["/ServiceProviderConfig", "/ResourceTypes", "/ResourceTypes/User", "/Schemas"]
+    "path",
+    ["/ServiceProviderConfig", "/ResourceTypes", "/ResourceTypes/User", "/ResourceTypes/Group", "/Schemas"],
 )
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 def test_discovery_endpoints_are_read_only(scim, path, method):
@@ -247,12 +305,18 @@ def test_discovery_endpoints_are_read_only(scim, path, method):
     assert response.body == error(405, f"{method} is not supported on this endpoint.")
 
 
-@pytest.mark.parametrize("path", ["/nope", "/Groups", "/Users/abc/def", "/"])
+@pytest.mark.parametrize("path", ["/nope", "/Users/abc/def", "/Groups/abc/def", "/"])
 def test_unknown_url_is_scim_404(scim, path):
     response = scim.get(path)
     assert response.status_code == 404
     assert response["Content-Type"] == "application/scim+json"
     assert response.body == error(404, f"No SCIM endpoint at /scim/v2{path}.")
+
+
+def test_groups_is_an_endpoint(scim):
+    response = scim.get("/Groups")
+    assert response.status_code == 200
+    assert response.body == list_of()
 
 
 @pytest.mark.parametrize(("path", "feature"), [("/Bulk", "Bulk"), ("/Me", "/Me")])
@@ -366,11 +430,25 @@ def test_every_advertised_writable_attribute_reads_back(scim, create_user):
 def test_user_representation_uses_only_advertised_attributes(scim, create_user):
     manager = create_user("boss@contoso.com")
     created = scim.post("/Users", {"schemas": [USER, ENTERPRISE], **full_user(manager["id"])}).body
+    group = {"schemas": [GROUP], "displayName": "Analysts", "members": [{"value": created["id"]}]}
+    assert scim.post("/Groups", group).status_code == 201  # the read-only `groups` shows up on a read
+    read = scim.get(f"/Users/{created['id']}").body
     schemas = {schema["id"]: schema for schema in scim.get("/Schemas").body["Resources"]}
     core = {a["name"] for a in schemas[USER]["attributes"] if a["returned"] != "never"}
     extension = {a["name"] for a in schemas[ENTERPRISE]["attributes"]}
-    assert set(created) - {"schemas", "id", "externalId", "meta", ENTERPRISE} == core
-    assert set(created[ENTERPRISE]) == extension
+    assert set(read) - {"schemas", "id", "externalId", "meta", ENTERPRISE} == core
+    assert set(read[ENTERPRISE]) == extension
+    assert set(created) - {"schemas", "id", "externalId", "meta", ENTERPRISE} == core - {"groups"}
+
+
+def test_group_representation_uses_only_advertised_attributes(scim, create_user):
+    member = create_user("ada@contoso.com")["id"]
+    body = {"schemas": [GROUP], "displayName": "Analysts", "externalId": "x", "members": [{"value": member}]}
+    created = scim.post("/Groups", body).body
+    schema = scim.get(f"/Schemas/{GROUP}").body
+    members = next(a for a in schema["attributes"] if a["name"] == "members")
+    assert set(created) - {"schemas", "id", "externalId", "meta"} == {a["name"] for a in schema["attributes"]}
+    assert set(created["members"][0]) == {a["name"] for a in members["subAttributes"]}
 
 
 def test_write_only_password_is_stored_and_never_returned(scim, create_user):
