@@ -78,6 +78,8 @@ def live_server(tmp_path: Path, organization_slug: str = "livetest"):
         manage("create_org", organization_slug, "--name", "Live test")
         token = manage("create_scim_token", organization_slug).strip()
         port = _free_port()
+        # The server's log goes to a file: an unread pipe fills up and blocks the server.
+        log = open(tmp_path / "server.log", "w+b")  # noqa: SIM115 (closed in finally)
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -91,12 +93,12 @@ def live_server(tmp_path: Path, organization_slug: str = "livetest"):
             ],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         base_url = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_up(base_url, server)
+            _wait_until_up(base_url, server, log)
             yield base_url, token
         finally:
             server.terminate()
@@ -104,13 +106,15 @@ def live_server(tmp_path: Path, organization_slug: str = "livetest"):
                 server.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 server.kill()
+            log.close()
 
 
-def _wait_until_up(base_url: str, server: subprocess.Popen, timeout: float = 30) -> None:
+def _wait_until_up(base_url: str, server: subprocess.Popen, log, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"server exited: {server.stderr.read().decode()[-2000:]}")
+            log.seek(0)
+            raise RuntimeError(f"server exited: {log.read().decode()[-2000:]}")
         try:
             urllib.request.urlopen(base_url + "/scim/v2/ServiceProviderConfig", timeout=1)
         except urllib.error.HTTPError:

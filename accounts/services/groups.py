@@ -189,7 +189,9 @@ def _check_members_exist(organization: Organization, member_ids) -> None:
     if not member_ids:
         return
     found = set(
-        live_accounts(organization=organization).filter(pk__in=member_ids).values_list("pk", flat=True)
+        _lock_for_membership(live_accounts(organization=organization).filter(pk__in=member_ids)).values_list(
+            "pk", flat=True
+        )
     )
     _refuse_missing(member_ids, found)
 
@@ -218,8 +220,7 @@ def _apply_membership(organization: Organization, group: WorkGroup, membership: 
     if membership.add:
         # One query: which ids are accounts of the organization, and which are members already.
         rows = (
-            live_accounts(organization=organization)
-            .filter(pk__in=membership.add)
+            _lock_for_membership(live_accounts(organization=organization).filter(pk__in=membership.add))
             .annotate(is_member=Exists(GroupMembership.objects.filter(group=group, account=OuterRef("pk"))))
             .values_list("pk", "is_member")
         )
@@ -231,6 +232,15 @@ def _apply_membership(organization: Organization, group: WorkGroup, membership: 
     if membership.remove:
         removed, _ = GroupMembership.objects.filter(group=group, account_id__in=membership.remove).delete()
     return added, removed
+
+
+def _lock_for_membership(accounts):
+    """
+    Lock the accounts being added until commit, so a concurrent DELETE of one of them (which
+    removes its memberships) cannot miss the new membership. NO KEY UPDATE conflicts with the
+    delete's row lock but not with the key-share locks of the membership foreign keys.
+    """
+    return accounts.select_for_update(no_key=True, of=("self",))
 
 
 def _insert_members(group: WorkGroup, account_ids) -> None:

@@ -4,6 +4,7 @@ and PATCH operations become AccountAttributes, and each request calls one accoun
 """
 
 import dataclasses
+import hashlib
 
 from django_scim.adapters import SCIMUser
 
@@ -23,7 +24,7 @@ def format_timestamp(moment) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def etag(version: int) -> str:
+def etag(version) -> str:
     return f'W/"{version}"'
 
 
@@ -62,7 +63,15 @@ class WorkAccountSCIMUser(SCIMUser):
 
     @property
     def etag(self) -> str:
-        return etag(self.obj.version)
+        """
+        meta.version: the account's own version, plus a fingerprint of its groups when it has
+        any, because `groups` changes with group PATCHes that do not touch the account row.
+        If-Match compares the account version only (scim.views.resources.expected_version).
+        """
+        if not self.groups:
+            return etag(self.obj.version)
+        listed = "|".join(f"{group_id}:{name}" for group_id, name in self.groups)
+        return etag(f"{self.obj.version}-{hashlib.sha256(listed.encode()).hexdigest()[:10]}")
 
     # Reads ---------------------------------------------------------------------------------------
 

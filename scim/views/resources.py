@@ -151,7 +151,8 @@ def expected_version(request) -> int | None:
     header = (request.headers.get("If-Match") or "").strip()
     if not header or header == "*":
         return None
-    tag = header.split(",")[0].strip().removeprefix("W/").strip('"')
+    # Our tags are W/"<version>" or, for users in groups, W/"<version>-<groups fingerprint>".
+    tag = header.split(",")[0].strip().removeprefix("W/").strip('"').split("-")[0]
     try:
         return int(tag)
     except ValueError:
