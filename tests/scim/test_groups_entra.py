@@ -11,6 +11,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from accounts.models import GroupMembership, WorkGroup
+from tests.scim.group_support import assert_no_content, entra_group, error, member, patch
 
 
 pytestmark = pytest.mark.django_db
@@ -25,24 +26,6 @@ EXTERNAL_ID = "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159"
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
-def entra_group(display_name: str = "displayName", external_id: str = EXTERNAL_ID) -> dict:
-    """Entra's documented group create body (entra-scim.md §1.13)."""
-    return {
-        "schemas": [GROUP, ADSCIM_GROUP],
-        "externalId": external_id,
-        "displayName": display_name,
-        "meta": {"resourceType": "Group"},
-    }
-
-
-def patch(scim, group_id: str, *operations):
-    return scim.patch(f"/Groups/{group_id}", {"schemas": [PATCH_OP], "Operations": list(operations)})
-
-
-def member(user_id: str) -> dict:
-    return {"value": user_id, "$ref": f"{BASE}/Users/{user_id}", "type": "User"}
-
-
 def list_of(*resources) -> dict:
     return {
         "schemas": [LIST_RESPONSE],
@@ -53,47 +36,11 @@ def list_of(*resources) -> dict:
     }
 
 
-def error(status: int, detail: str, scim_type: str | None = None) -> dict:
-    body = {"schemas": [ERROR], "status": str(status)}
-    if scim_type:
-        body["scimType"] = scim_type
-    return body | {"detail": detail}
-
-
-def assert_no_content(response, version: int) -> None:
-    assert response.status_code == 204, response.body
-    assert response.raw_content == b""
-    assert response["ETag"] == f'W/"{version}"'
-
-
 @pytest.fixture
 def group(scim) -> dict:
     response = scim.post("/Groups", entra_group("Engineering"))
     assert response.status_code == 201, response.body
     return response.body
-
-
-@pytest.fixture
-def alice(create_user) -> str:
-    return create_user("alice@contoso.com")["id"]
-
-
-@pytest.fixture
-def bob(create_user) -> str:
-    return create_user("bob@contoso.com")["id"]
-
-
-@pytest.fixture
-def carol(create_user) -> str:
-    return create_user("carol@contoso.com")["id"]
-
-
-@pytest.fixture
-def staffed(scim, group, alice, bob, carol) -> dict:
-    """The group with alice, bob and carol (version 2)."""
-    value = [{"value": user_id} for user_id in (alice, bob, carol)]
-    assert patch(scim, group["id"], {"op": "Add", "path": "members", "value": value}).status_code == 204
-    return group
 
 
 # Create (§1.13, scenario H) -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from accounts.models import GroupMembership, WorkGroup
+from tests.scim.group_support import assert_no_content, entra_group, error, member, patch
 
 
 pytestmark = pytest.mark.django_db
@@ -19,24 +20,6 @@ ADSCIM_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 EXTERNAL_ID = "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159"
-
-
-def entra_group(display_name: str = "displayName", external_id: str = EXTERNAL_ID) -> dict:
-    """Entra's documented group create body (entra-scim.md §1.13)."""
-    return {
-        "schemas": [GROUP, ADSCIM_GROUP],
-        "externalId": external_id,
-        "displayName": display_name,
-        "meta": {"resourceType": "Group"},
-    }
-
-
-def patch(scim, group_id: str, *operations):
-    return scim.patch(f"/Groups/{group_id}", {"schemas": [PATCH_OP], "Operations": list(operations)})
-
-
-def member(user_id: str) -> dict:
-    return {"value": user_id, "$ref": f"{BASE}/Users/{user_id}", "type": "User"}
 
 
 def members_of(scim, group_id: str) -> list[str]:
@@ -50,39 +33,11 @@ def version_of(group_id: str) -> int:
     return WorkGroup.objects.get(pk=group_id).version
 
 
-def error(status: int, detail: str, scim_type: str | None = None) -> dict:
-    body = {"schemas": [ERROR], "status": str(status)}
-    if scim_type:
-        body["scimType"] = scim_type
-    return body | {"detail": detail}
-
-
-def assert_no_content(response, version: int) -> None:
-    assert response.status_code == 204, response.body
-    assert response.raw_content == b""
-    assert response["ETag"] == f'W/"{version}"'
-
-
 @pytest.fixture
 def group(scim) -> dict:
     response = scim.post("/Groups", entra_group("Engineering"))
     assert response.status_code == 201, response.body
     return response.body
-
-
-@pytest.fixture
-def alice(create_user) -> str:
-    return create_user("alice@contoso.com")["id"]
-
-
-@pytest.fixture
-def bob(create_user) -> str:
-    return create_user("bob@contoso.com")["id"]
-
-
-@pytest.fixture
-def carol(create_user) -> str:
-    return create_user("carol@contoso.com")["id"]
 
 
 # Add members (§1.13, scenario H step 3) -----------------------------------------------------------
@@ -184,14 +139,6 @@ def test_add_deleted_account_is_400(scim, group, alice):
 
 
 # Remove members (§1.8, §1.13, scenario I) --------------------------------------------------------
-
-
-@pytest.fixture
-def staffed(scim, group, alice, bob, carol) -> dict:
-    """The group with alice, bob and carol (version 2)."""
-    value = [{"value": user_id} for user_id in (alice, bob, carol)]
-    assert patch(scim, group["id"], {"op": "Add", "path": "members", "value": value}).status_code == 204
-    return group
 
 
 def test_remove_member_entra_legacy_value_list(scim, staffed, alice, bob, carol):

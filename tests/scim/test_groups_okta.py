@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from accounts.models import GroupMembership, WorkGroup
+from tests.scim.group_support import assert_no_content, error, member, patch
 
 
 pytestmark = pytest.mark.django_db
@@ -17,14 +18,6 @@ BASE = "http://testserver/scim/v2"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
-
-
-def patch(scim, group_id: str, *operations):
-    return scim.patch(f"/Groups/{group_id}", {"schemas": [PATCH_OP], "Operations": list(operations)})
-
-
-def member(user_id: str) -> dict:
-    return {"value": user_id, "$ref": f"{BASE}/Users/{user_id}", "type": "User"}
 
 
 def members_of(scim, group_id: str) -> list[str]:
@@ -37,19 +30,6 @@ def membership_rows(group_id: str) -> dict[str, tuple]:
     """account id → (row id, created_at) of the group's GroupMembership rows."""
     rows = GroupMembership.objects.filter(group_id=group_id)
     return {str(row.account_id): (row.pk, row.created_at) for row in rows}
-
-
-def error(status: int, detail: str, scim_type: str | None = None) -> dict:
-    body = {"schemas": [ERROR], "status": str(status)}
-    if scim_type:
-        body["scimType"] = scim_type
-    return body | {"detail": detail}
-
-
-def assert_no_content(response, version: int) -> None:
-    assert response.status_code == 204, response.body
-    assert response.raw_content == b""
-    assert response["ETag"] == f'W/"{version}"'
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from accounts.models import GroupMembership, Organization, WorkGroup
+from tests.scim.group_support import find, ids, member
 
 
 pytestmark = pytest.mark.django_db
@@ -18,19 +19,6 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
-
-
-def member(user_id: str) -> dict:
-    return {"value": user_id, "$ref": f"{BASE}/Users/{user_id}", "type": "User"}
-
-
-def ids(response) -> list[str]:
-    assert response.status_code == 200, response.body
-    return [resource["id"] for resource in response.body["Resources"]]
-
-
-def find(scim, filter_text: str, extra: str = ""):
-    return scim.get(f"/Groups?filter={quote_plus(filter_text)}{extra}")
 
 
 def list_of(*resources, total: int | None = None, start: int = 1) -> dict:
@@ -56,26 +44,6 @@ def make_group(scim):
         return response.body
 
     return make
-
-
-@pytest.fixture
-def alice(create_user) -> str:
-    return create_user("alice@contoso.com")["id"]
-
-
-@pytest.fixture
-def bob(create_user) -> str:
-    return create_user("bob@contoso.com")["id"]
-
-
-@pytest.fixture
-def groups(make_group, alice, bob) -> list[dict]:
-    """Engineering (alice, bob), Sales (bob), Empty: in creation order."""
-    return [
-        make_group("Engineering", "ext-Eng", [alice, bob]),
-        make_group("Sales", "ext-Sales", [bob]),
-        make_group("Empty", "ext-Empty"),
-    ]
 
 
 # Organizations are isolated --------------------------------------------------------------------------
