@@ -560,3 +560,9 @@ def clean_up(server: Server | None, db_name: str, created: bool) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def print_targets(lines: list[dict]) -> None:
+    print()
+    for line in lines:
+        print(f"{'PASS' if line['ok'] else 'FAIL'}  {line['name']}: {line['detail']}")

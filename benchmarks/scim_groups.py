@@ -50,6 +50,7 @@ from common import (
     interrupt,
     load_average,
     migrate,
+    print_targets,
     proc_status_kb,
     record,
     run_load,
@@ -645,12 +646,6 @@ def targets(report: dict) -> list[dict]:
         }
     )
     return lines
-
-
-def print_targets(lines: list[dict]) -> None:
-    print()
-    for line in lines:
-        print(f"{'PASS' if line['ok'] else 'FAIL'}  {line['name']}: {line['detail']}")
 
 
 # Orchestration ---------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from common import (
     load_average,
     memory_report,
     migrate,
+    print_targets,
     run_load,
     seed_accounts,
     server_env,
@@ -297,12 +298,6 @@ def scaling_target(first: dict, second: dict) -> dict | None:
         f"p50 {a['p50_ms']} -> {b['p50_ms']} ms; "
         f"server-side p99 {fmt(a['server_p99_ms'])} -> {fmt(b['server_p99_ms'])} ms",
     }
-
-
-def print_targets(lines: list[dict]) -> None:
-    print()
-    for line in lines:
-        print(f"{'PASS' if line['ok'] else 'FAIL'}  {line['name']}: {line['detail']}")
 
 
 # Orchestration ---------------------------------------------------------------------------------
