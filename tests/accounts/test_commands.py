@@ -60,3 +60,14 @@ def test_seed_demo_twice_keeps_one_organization_and_issues_a_new_token(db):
     second = _call("seed_demo")
     assert Organization.objects.filter(slug="contoso").count() == 1
     assert first != second
+
+
+def test_seed_demo_prints_an_admin_password_that_signs_in(db):
+    output = _call("seed_demo")
+    line = next(line for line in output.splitlines() if "Admin sign-in" in line)
+    password = line.rsplit(" / ", 1)[1].strip()
+    assert Client().login(username="admin@contoso.example", password=password)
+    second = _call("seed_demo")
+    new_password = next(line for line in second.splitlines() if "Admin sign-in" in line).rsplit(" / ", 1)[1]
+    assert new_password.strip() != password
+    assert Client().login(username="admin@contoso.example", password=new_password.strip())
