@@ -566,3 +566,30 @@ def print_targets(lines: list[dict]) -> None:
     print()
     for line in lines:
         print(f"{'PASS' if line['ok'] else 'FAIL'}  {line['name']}: {line['detail']}")
+
+
+def print_scenarios(report: dict, scenarios, label_width: int, lock_waiters: bool = False) -> None:
+    """The set-up line and the per-scenario table both benchmarks print."""
+    print(
+        f"database {report['database']}: migrate {report['migrate_s']:.1f}s, seed {report['seed_s']:.1f}s "
+        f"(incl. ANALYZE), server ready in {report['server_start_s']:.1f}s; {report['cpus']} CPUs, "
+        f"load average {report['load_average']['before']} before / {report['load_average']['after']} after"
+    )
+    header = (
+        f"{'scenario':<{label_width}} {'reqs':>5} {'errs':>4} {'req/s':>6} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'max ms':>7} {'srv p50':>7} {'srv p99':>7} {'max q':>5} {'mean q':>6}"
+        + (f" {'lockw':>5}" if lock_waiters else "")
+    )
+    print(header)
+    print("-" * len(header))
+    for key, label in scenarios:
+        s = report["scenarios"].get(key)
+        if s is None:
+            continue
+        print(
+            f"{label:<{label_width}} {s['requests']:>5} {s['errors']:>4} {fmt(s['requests_per_s']):>6} "
+            f"{fmt(s['p50_ms']):>7} {fmt(s['p99_ms']):>7} {fmt(s['max_ms']):>7} "
+            f"{fmt(s['server_p50_ms']):>7} {fmt(s['server_p99_ms']):>7} "
+            f"{fmt(s['max_queries']):>5} {fmt(s['mean_queries']):>6}"
+            + (f" {fmt(s['mean_lock_waiters']):>5}" if lock_waiters else "")
+        )

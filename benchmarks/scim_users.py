@@ -41,6 +41,7 @@ from common import (
     load_average,
     memory_report,
     migrate,
+    print_scenarios,
     print_targets,
     run_load,
     seed_accounts,
@@ -192,27 +193,7 @@ def print_table(report: dict) -> None:
         f"SCIM /Users benchmark: N={report['accounts']:,} accounts, concurrency={report['concurrency']}, "
         f"gunicorn workers={report['workers']} (sync, 1 thread), {report['requests']} requests/scenario"
     )
-    print(
-        f"database {report['database']}: migrate {report['migrate_s']:.1f}s, seed {report['seed_s']:.1f}s "
-        f"(incl. ANALYZE), server ready in {report['server_start_s']:.1f}s; {report['cpus']} CPUs, "
-        f"load average {report['load_average']['before']} before / {report['load_average']['after']} after"
-    )
-    header = (
-        f"{'scenario':<45} {'reqs':>5} {'errs':>4} {'req/s':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
-        f"{'srv p50':>7} {'srv p99':>7} {'max q':>5} {'mean q':>6}"
-    )
-    print(header)
-    print("-" * len(header))
-    for key, label in SCENARIOS:
-        s = report["scenarios"].get(key)
-        if s is None:
-            continue
-        print(
-            f"{label:<45} {s['requests']:>5} {s['errors']:>4} {fmt(s['requests_per_s']):>6} "
-            f"{fmt(s['p50_ms']):>7} {fmt(s['p99_ms']):>7} {fmt(s['max_ms']):>7} "
-            f"{fmt(s['server_p50_ms']):>7} {fmt(s['server_p99_ms']):>7} "
-            f"{fmt(s['max_queries']):>5} {fmt(s['mean_queries']):>6}"
-        )
+    print_scenarios(report, SCENARIOS, 45)
     print(
         "p50/p99/max: client-observed latency (includes waiting for a free worker); "
         "srv p50/p99: gunicorn's own request time"
