@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from scim import constants
 from scim.errors import ScimError
-from scim.services import scim_token_authenticate
+from scim.services import TOKEN_PREFIX, oauth_token_authenticate, scim_token_authenticate
 
 
 @dataclass(frozen=True)
@@ -25,17 +25,21 @@ def authenticate_bearer(request) -> ScimPrincipal:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise ScimError(401, constants.MISSING_TOKEN, headers={"WWW-Authenticate": 'Bearer realm="scim"'})
-    token = scim_token_authenticate(secret.strip())
-    if token is None:
+    secret = secret.strip()
+    if secret.startswith(TOKEN_PREFIX):
+        credential = scim_token_authenticate(secret)
+        connection = credential.connection if credential else None
+    else:
+        credential = connection = oauth_token_authenticate(secret)
+    if connection is None:
         raise ScimError(
             401,
             constants.INVALID_TOKEN,
             headers={"WWW-Authenticate": 'Bearer realm="scim", error="invalid_token"'},
         )
-    connection = token.connection
     if not connection.enabled:
         raise ScimError(403, constants.CONNECTION_DISABLED)
-    return ScimPrincipal(connection=connection, organization=connection.organization, credential=token)
+    return ScimPrincipal(connection=connection, organization=connection.organization, credential=credential)
 
 
 class BearerTokenAuthCheck:

@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from oauth2_provider.settings import oauth2_settings
 
 from accounts.models import Organization
 
@@ -13,6 +14,15 @@ class ProvisioningConnection(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="connections")
     name = models.CharField(max_length=100)
     enabled = models.BooleanField(default=True)
+    # The OAuth client Entra uses for this connection (client-credentials grant); tokens it
+    # obtains at /o/token/ provision into this connection's organization only.
+    application = models.OneToOneField(
+        oauth2_settings.APPLICATION_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="provisioning_connection",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

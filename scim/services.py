@@ -1,4 +1,4 @@
-"""Provisioning connections and their secret tokens: issue, revoke, authenticate."""
+"""Provisioning connections and their credentials (secret tokens, OAuth clients)."""
 
 import hashlib
 import secrets
@@ -21,6 +21,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=5)
 LABEL_TAKEN = "A token labelled '{label}' is already active for this organization."
 NO_SUCH_TOKEN = "No active token labelled '{label}' in organization '{slug}'."
 BAD_EXPIRY = "--expires-days must be a positive number of days."
+CONNECTION_TAKEN = "A provisioning connection named '{name}' already exists in this organization."
 
 
 @dataclass(frozen=True)
@@ -97,3 +98,56 @@ def scim_token_authenticate(secret: str) -> ScimSecretToken | None:
         ScimSecretToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+@dataclass(frozen=True)
+class IssuedClient:
+    connection: ProvisioningConnection
+    client_id: str
+    client_secret: str  # shown once; stored hashed by django-oauth-toolkit
+
+
+def entra_client_create(*, organization: Organization, name: str = DEFAULT_CONNECTION_NAME) -> IssuedClient:
+    """
+    A provisioning connection with its own confidential OAuth client for Entra's
+    client-credentials grant ("OAuth2 Client Credentials Grant" in Entra's provisioning settings).
+    """
+    from oauth2_provider.generators import generate_client_secret
+    from oauth2_provider.models import get_application_model
+
+    application_model = get_application_model()
+    secret = generate_client_secret()
+    with transaction.atomic():
+        if ProvisioningConnection.objects.filter(organization=organization, name=name).exists():
+            raise UniquenessConflict(CONNECTION_TAKEN.format(name=name))
+        application = application_model.objects.create(
+            name=f"{organization.slug}: {name}",
+            client_type=application_model.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=application_model.GRANT_CLIENT_CREDENTIALS,
+            client_secret=secret,
+        )
+        connection = ProvisioningConnection.objects.create(
+            organization=organization, name=name, application=application
+        )
+    return IssuedClient(connection=connection, client_id=application.client_id, client_secret=secret)
+
+
+def oauth_token_authenticate(secret: str):
+    """
+    The connection an OAuth access token (client-credentials) belongs to, or None when the token
+    is unknown, expired, lacks the `scim` scope or belongs to no provisioning connection. One
+    query: django-oauth-toolkit stores the token's SHA-256 (RFC 9700 token storage).
+    """
+    from oauth2_provider.models import get_access_token_model
+
+    if len(secret) > 512:
+        return None
+    token = (
+        get_access_token_model()
+        .objects.select_related("application__provisioning_connection__organization")
+        .filter(token_checksum=hashlib.sha256(secret.encode()).hexdigest())
+        .first()
+    )
+    if token is None or not token.is_valid(["scim"]) or token.application is None:
+        return None
+    return getattr(token.application, "provisioning_connection", None)

@@ -45,3 +45,9 @@ def test_production_settings_refuse_the_development_secret_key():
     result = _manage(env, "check")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be a random value" in result.stderr
+
+
+def test_access_token_lifetime_outside_entras_one_to_six_hours_is_refused():
+    result = _manage({**PRODUCTION_ENV, "OAUTH_ACCESS_TOKEN_SECONDS": "60"}, "check")
+    assert result.returncode != 0
+    assert "OAUTH_ACCESS_TOKEN_SECONDS must be between 3600 and 21600 (1 to 6 hours)." in result.stderr

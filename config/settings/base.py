@@ -8,6 +8,7 @@ eagerly in-process, mail printed to the console. `config.settings.production` ti
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -118,10 +119,16 @@ SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 
 # OAUTH (django-oauth-toolkit): every RFC 9700 security-BCP behaviour switched on.
 # ------------------------------------------------------------------------------
+# Entra requires access tokens valid for 60 minutes to 6 hours (gallery requirements).
+OAUTH_ACCESS_TOKEN_SECONDS = env_int("OAUTH_ACCESS_TOKEN_SECONDS", 3600)
+if not 3600 <= OAUTH_ACCESS_TOKEN_SECONDS <= 21600:
+    raise ImproperlyConfigured("OAUTH_ACCESS_TOKEN_SECONDS must be between 3600 and 21600 (1 to 6 hours).")
+# Named explicitly so that migrations can refer to the (swappable) Application model.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = {
     "SCOPES": {"scim": "Create, update and deactivate work accounts and groups"},
     "DEFAULT_SCOPES": ["scim"],
-    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH_ACCESS_TOKEN_SECONDS", 3600),
+    "ACCESS_TOKEN_EXPIRE_SECONDS": OAUTH_ACCESS_TOKEN_SECONDS,
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
