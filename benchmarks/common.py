@@ -593,3 +593,14 @@ def print_scenarios(report: dict, scenarios, label_width: int, lock_waiters: boo
             f"{fmt(s['max_queries']):>5} {fmt(s['mean_queries']):>6}"
             + (f" {fmt(s['mean_lock_waiters']):>5}" if lock_waiters else "")
         )
+
+
+def run_reported(run_once, args) -> dict | None:
+    """Run one benchmark; on Ctrl-C or a set-up failure say so and return None (cleanup already ran)."""
+    try:
+        return run_once(args)
+    except KeyboardInterrupt:
+        print("interrupted; cleaned up", file=sys.stderr)
+    except Exception as exc:
+        print(f"benchmark set-up failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return None

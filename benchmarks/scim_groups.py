@@ -55,6 +55,7 @@ from common import (
     proc_status_kb,
     record,
     run_load,
+    run_reported,
     seed_accounts,
     send,
     server_env,
@@ -826,13 +827,8 @@ def main(argv=None) -> int:
     # Ctrl-C and SIGTERM both unwind through run_once's cleanup (stop server, drop database).
     signal.signal(signal.SIGTERM, interrupt)
 
-    try:
-        report = run_once(args)
-    except KeyboardInterrupt:
-        print("interrupted; cleaned up", file=sys.stderr)
-        return 2
-    except Exception as exc:  # set-up failure: report it, cleanup already ran
-        print(f"benchmark set-up failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    report = run_reported(run_once, args)
+    if report is None:
         return 2
 
     print_table(report)

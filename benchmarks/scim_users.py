@@ -44,6 +44,7 @@ from common import (
     print_scenarios,
     print_targets,
     run_load,
+    run_reported,
     seed_accounts,
     server_env,
     server_times_ms,
@@ -420,13 +421,8 @@ def main(argv=None) -> int:
     if args.compare:
         return run_compare(args)
 
-    try:
-        report = run_once(args)
-    except KeyboardInterrupt:
-        print("interrupted; cleaned up", file=sys.stderr)
-        return 2
-    except Exception as exc:  # set-up failure: report it, cleanup already ran
-        print(f"benchmark set-up failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    report = run_reported(run_once, args)
+    if report is None:
         return 2
 
     print_table(report)

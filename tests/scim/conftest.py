@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.scim.group_support import patch
+from tests.scim.group_support import GROUP, patch
 
 
 @pytest.fixture
@@ -36,3 +36,20 @@ def staffed(scim, group, alice, bob, carol) -> dict:
     value = [{"value": user_id} for user_id in (alice, bob, carol)]
     assert patch(scim, group["id"], {"op": "Add", "path": "members", "value": value}).status_code == 204
     return group
+
+
+@pytest.fixture
+def make_group(scim):
+    """POST a group (optionally with members) and return its body."""
+
+    def make(display_name: str, external_id: str | None = None, members=()) -> dict:
+        body = {"schemas": [GROUP], "displayName": display_name}
+        if external_id is not None:
+            body["externalId"] = external_id
+        if members:
+            body["members"] = [{"value": m} for m in members]
+        response = scim.post("/Groups", body)
+        assert response.status_code == 201, response.body
+        return response.body
+
+    return make

@@ -40,21 +40,6 @@ def invalid_filter(detail: str) -> dict:
     return {"schemas": [ERROR], "status": "400", "scimType": "invalidFilter", "detail": detail}
 
 
-@pytest.fixture
-def make_group(scim):
-    def make(display_name: str, external_id: str | None = None, members=()) -> dict:
-        body = {"schemas": [GROUP], "displayName": display_name}
-        if external_id is not None:
-            body["externalId"] = external_id
-        if members:
-            body["members"] = [{"value": m} for m in members]
-        response = scim.post("/Groups", body)
-        assert response.status_code == 201, response.body
-        return response.body
-
-    return make
-
-
 # The single resource ------------------------------------------------------------------------------
 
 

@@ -31,21 +31,6 @@ def list_of(*resources, total: int | None = None, start: int = 1) -> dict:
     }
 
 
-@pytest.fixture
-def make_group(scim):
-    def make(display_name: str, external_id: str | None = None, members=()) -> dict:
-        body = {"schemas": [GROUP], "displayName": display_name}
-        if external_id is not None:
-            body["externalId"] = external_id
-        if members:
-            body["members"] = [{"value": m} for m in members]
-        response = scim.post("/Groups", body)
-        assert response.status_code == 201, response.body
-        return response.body
-
-    return make
-
-
 # Organizations are isolated --------------------------------------------------------------------------
 
 
