@@ -262,3 +262,21 @@ class GroupMembership(models.Model):
 
     def __str__(self):
         return f"{self.account_id} in {self.group_id}"
+
+
+class SignInFailure(models.Model):
+    """
+    One failed sign-in, kept for the throttling window. Stored in the database rather than a
+    per-process cache so that every gunicorn worker sees the same count.
+    """
+
+    # A digest of the normalised userName or of the client address: the table never holds a
+    # userName someone merely tried.
+    key = models.CharField(max_length=64)
+    failed_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "failed_at"], name="signin_failure_key_time")]
+
+    def __str__(self):
+        return f"{self.key[:8]}… at {self.failed_at:%Y-%m-%d %H:%M:%S}"

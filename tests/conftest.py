@@ -118,3 +118,23 @@ def create_user(scim):
         return response.body
 
     return create
+
+
+PORTAL_PASSWORD = "a-long-enough-passphrase-42"
+
+
+@pytest.fixture
+def make_account(db):
+    """A work account that can sign in to the portal with PORTAL_PASSWORD."""
+    from accounts.attributes import AccountAttributes
+    from accounts.models import OrganizationRole
+    from accounts.services import account_create
+
+    def make(user_name: str, *, organization, role=OrganizationRole.MEMBER, password=PORTAL_PASSWORD):
+        return account_create(
+            organization=organization,
+            attributes=AccountAttributes(user_name=user_name, password=password),
+            role=role,
+        ).account
+
+    return make

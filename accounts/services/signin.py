@@ -1,0 +1,94 @@
+"""
+Password sign-in with throttling.
+
+Repeated failures lock out the userName (whether or not it exists, so the lock reveals nothing)
+and, at a higher limit, the client address. A locked attempt never reaches the password hasher,
+so guessing stops being useful long before it could succeed.
+"""
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Organization, SignInFailure, WorkAccount
+
+
+WRONG_CREDENTIALS = "The username or password is incorrect. Check both and try again."
+THROTTLED = "Too many failed sign-in attempts. Wait {minutes} and try again."
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    account: WorkAccount | None
+    error: str | None = None
+
+
+def _digest(kind: str, value: str) -> str:
+    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+
+
+def _keys(username: str, client_address: str) -> dict[str, int]:
+    """Each throttling key with the number of failures it may collect in one window."""
+    return {
+        _digest("user", username.strip().upper()): settings.SIGNIN_MAX_FAILURES_PER_USERNAME,
+        _digest("addr", client_address): settings.SIGNIN_MAX_FAILURES_PER_ADDRESS,
+    }
+
+
+def _window() -> timedelta:
+    return timedelta(seconds=settings.SIGNIN_THROTTLE_WINDOW_SECONDS)
+
+
+def signin_locked_until(*, username: str, client_address: str, now: datetime | None = None):
+    """When the earliest lock on this userName or address ends, or None when neither is locked."""
+    now = now or timezone.now()
+    since = now - _window()
+    ends = []
+    for key, limit in _keys(username, client_address).items():
+        recent = list(
+            SignInFailure.objects.filter(key=key, failed_at__gt=since)
+            .order_by("-failed_at")
+            .values_list("failed_at", flat=True)[:limit]
+        )
+        if len(recent) >= limit:
+            # Locked until the oldest of the last `limit` failures leaves the window.
+            ends.append(recent[-1] + _window())
+    return max(ends) if ends else None
+
+
+def _throttled_message(locked_until: datetime, now: datetime) -> str:
+    minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
+    return THROTTLED.format(minutes=f"{minutes} minute{'s' if minutes != 1 else ''}")
+
+
+def signin_with_password(
+    *,
+    request,
+    username: str,
+    password: str,
+    client_address: str,
+    organization: Organization | None = None,
+) -> SignInResult:
+    """Check the credentials, counting failures; the caller logs the account in on success."""
+    now = timezone.now()
+    locked_until = signin_locked_until(username=username, client_address=client_address, now=now)
+    if locked_until is not None:
+        return SignInResult(account=None, error=_throttled_message(locked_until, now))
+    account = authenticate(request, username=username, password=password, organization=organization)
+    keys = _keys(username, client_address)
+    with transaction.atomic():
+        if account is None:
+            SignInFailure.objects.bulk_create([SignInFailure(key=key, failed_at=now) for key in keys])
+            # Keep the table small: what left the window no longer counts.
+            SignInFailure.objects.filter(key__in=keys, failed_at__lte=now - _window()).delete()
+            return SignInResult(account=None, error=WRONG_CREDENTIALS)
+        # A success clears the userName's count (not the address's: one right password must
+        # not reset a spray against many userNames).
+        SignInFailure.objects.filter(key=_digest("user", username.strip().upper())).delete()
+    return SignInResult(account=account)

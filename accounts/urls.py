@@ -1,0 +1,10 @@
+from django.urls import path
+
+from accounts import views
+
+
+urlpatterns = [
+    path("signin/", views.signin_username, name="signin"),
+    path("signin/password/", views.signin_password, name="signin-password"),
+    path("signout/", views.signout, name="signout"),
+]
