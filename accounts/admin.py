@@ -5,9 +5,10 @@ Organization admins and support staff see only their own organization; only plat
 see every organization. Entra owns provisioned attributes, so they are read-only here.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
 
+from accounts.exceptions import AccountsError
 from accounts.models import (
     GroupMembership,
     Organization,
@@ -16,6 +17,7 @@ from accounts.models import (
     WorkAccountValue,
     WorkGroup,
 )
+from accounts.services import account_set_role
 
 
 class OrganizationScopedAdmin(admin.ModelAdmin):
@@ -96,8 +98,55 @@ class WorkAccountAdmin(OrganizationScopedAdmin):
         and f.name not in ("password", "groups", "user_permissions", "security_stamp")
     ]
 
+    actions = ["make_admin", "make_support", "make_member"]
+
     def get_queryset(self, request):
         return super().get_queryset(request).filter(deleted_at__isnull=True).select_related("organization")
+
+    def has_change_permission(self, request, obj=None):
+        # Only roles change here (through the actions); Entra owns every provisioned attribute.
+        user = request.user
+        return user.is_active and (user.is_superuser or user.role == OrganizationRole.ADMIN)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _set_role(self, request, queryset, role):
+        changed = 0
+        for account in queryset:
+            try:
+                if account_set_role(account=account, role=role).role == role:
+                    changed += 1
+            except AccountsError as exc:
+                self.message_user(
+                    request, f"Role of {account.user_name} not changed: {exc.message}", messages.ERROR
+                )
+        if changed:
+            label = OrganizationRole(role).label
+            self.message_user(request, f"{changed} account(s) now have the {label} role.", messages.SUCCESS)
+
+    @admin.action(
+        permissions=["change"], description="Give the Admin role (manage the organization, authorize Entra)"
+    )
+    def make_admin(self, request, queryset):
+        self._set_role(request, queryset, OrganizationRole.ADMIN)
+
+    @admin.action(permissions=["change"], description="Give the Support role (read-only portal access)")
+    def make_support(self, request, queryset):
+        self._set_role(request, queryset, OrganizationRole.SUPPORT)
+
+    @admin.action(
+        permissions=["change"],
+        description="Give the Member role (no portal access; revokes what they authorized)",
+    )
+    def make_member(self, request, queryset):
+        self._set_role(request, queryset, OrganizationRole.MEMBER)
 
 
 @admin.register(WorkGroup)

@@ -26,6 +26,7 @@ from accounts.services.work_accounts import (
     account_create,
     account_delete,
     account_set_password,
+    account_set_role,
     account_update,
     admin_create,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "account_create",
     "account_delete",
     "account_set_password",
+    "account_set_role",
     "account_update",
     "admin_create",
     "group_create",

@@ -176,6 +176,42 @@ def account_set_password(*, account: WorkAccount, password: str) -> None:
         account.save(update_fields=["password", "security_stamp"])
 
 
+LAST_ADMIN = "{organization} needs at least one admin; make another account admin first."
+UNKNOWN_ROLE = "'{role}' is not a role; choose admin, support or member."
+
+
+def account_set_role(*, account: WorkAccount, role: str) -> WorkAccount:
+    """
+    Change an account's portal role. Losing the admin role ends the account's sessions and
+    revokes the OAuth tokens it authorized: an Entra connection must not keep provisioning on
+    the authority of someone who no longer has it.
+    """
+    if role not in OrganizationRole.values:
+        raise InvalidAttributeValue(UNKNOWN_ROLE.format(role=role))
+    with transaction.atomic():
+        locked = _locked_account(account.organization, account.pk, with_values=False)
+        locked.organization = account.organization
+        if locked.role == role:
+            return locked
+        demoted = locked.role == OrganizationRole.ADMIN
+        # Lock the other admins too, so two admins demoting each other cannot both succeed.
+        other_admins = (
+            live_accounts(organization=locked.organization)
+            .filter(role=OrganizationRole.ADMIN, is_active=True)
+            .exclude(pk=locked.pk)
+            .select_for_update()
+        )
+        if demoted and not list(other_admins.values_list("pk", flat=True)):
+            raise InvalidAttributeValue(LAST_ADMIN.format(organization=locked.organization.name))
+        locked.role = role
+        update_fields = ["role"]
+        if demoted:
+            _end_sessions_and_tokens(locked)
+            update_fields.append("security_stamp")
+        locked.save(update_fields=update_fields)
+    return locked
+
+
 def admin_create(*, organization: Organization, email: str, password: str) -> WorkAccount:
     """Create an organization admin who signs in to the portal with `email` as userName."""
     attributes = AccountAttributes(
