@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test test-sqlite test-postgres lint format migrate worker bench bench-large clean
 
@@ -15,9 +17,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python $(CHROMIUM)
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(VENV)/.installed $@
+
+# Browser tests drive Debian's Chromium; install it when it is missing (needs root or sudo).
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
 ## run: install, migrate, seed the demo organization (contoso), serve on http://$(HOST):$(PORT)
 run: $(VENV)/.installed

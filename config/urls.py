@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from oauth2_provider import views as oauth2_views
+
+from scim.authorize import ProvisioningAuthorizationView
 
 
 admin.site.site_header = "Work Accounts"
@@ -8,15 +11,20 @@ admin.site.site_title = "Work Accounts"
 admin.site.index_title = "Organization administration"
 
 urlpatterns = [
+    # One sign-in page for everyone (username, then Continue): the admin's own login form is
+    # replaced by it, keeping ?next=.
+    path("admin/login/", RedirectView.as_view(pattern_name="signin", query_string=True)),
     path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
     path("scim/v2/", include("scim.urls", namespace="scim")),
-    # OAuth 2.0 token endpoints only; django-oauth-toolkit's application-management pages are
-    # never exposed (any signed-in user could register clients there).
+    # OAuth 2.0 authorization and token endpoints only; django-oauth-toolkit's
+    # application-management pages are never exposed (any signed-in user could register clients).
     path(
         "o/",
         include(
             (
                 [
+                    path("authorize/", ProvisioningAuthorizationView.as_view(), name="authorize"),
                     path("token/", oauth2_views.TokenView.as_view(), name="token"),
                     path("revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"),
                 ],

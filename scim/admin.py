@@ -1,5 +1,6 @@
 """
-Provisioning connections in the admin portal: organization admins issue and revoke the secret
+Provisioning connections in the admin portal: organization admins connect Microsoft Entra ID (a
+connection with its own OAuth client, client secret shown once), issue and revoke the secret
 tokens Entra uses ("Secret Token"), each shown once; support staff only read.
 """
 
@@ -9,14 +10,18 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html_join
 from django.views.decorators.http import require_POST
+from oauth2_provider.models import get_access_token_model
 
 from accounts.admin import OrganizationScopedAdmin, ReadOnlyInline
 from accounts.exceptions import AccountsError
 from accounts.models import OrganizationRole
-from scim.locations import scim_base_url
+from scim.forms import ConnectEntraForm
+from scim.locations import base_location, entra_connection_settings, scim_base_url
 from scim.models import ProvisioningConnection, ScimSecretToken
-from scim.services import scim_token_create, scim_token_revoke
+from scim.services import entra_client_create, scim_token_create, scim_token_revoke
 
 
 def may_manage(request) -> bool:
@@ -33,26 +38,121 @@ class SecretTokenInline(ReadOnlyInline):
 
 @admin.register(ProvisioningConnection)
 class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
-    list_display = ("name", "organization", "enabled", "active_tokens", "created_at")
-    readonly_fields = ("organization", "name", "application", "created_at")
-    fields = ("organization", "name", "enabled", "application", "created_at")
+    list_display = ("name", "organization", "enabled", "active_tokens", "last_used", "created_at")
+    readonly_fields = (
+        "organization",
+        "name",
+        "client_id",
+        "redirect_uris",
+        "oauth_authorizations",
+        "last_used",
+        "created_at",
+    )
+    fields = (
+        "organization",
+        "name",
+        "enabled",
+        "client_id",
+        "redirect_uris",
+        "oauth_authorizations",
+        "last_used",
+        "created_at",
+    )
     inlines = [SecretTokenInline]
     change_form_template = "admin/scim/provisioningconnection/change_form.html"
+    change_list_template = "admin/scim/provisioningconnection/change_list.html"
 
     def get_queryset(self, request):
         return (
             super()
             .get_queryset(request)
-            .select_related("organization")
+            .select_related("organization", "application")
             .annotate(_active_tokens=Count("tokens", filter=Q(tokens__revoked_at__isnull=True)))
         )
 
     def has_change_permission(self, request, obj=None):
         return may_manage(request)
 
+    def has_add_permission(self, request):
+        return may_manage(request)
+
     @admin.display(description="active secret tokens", ordering="_active_tokens")
     def active_tokens(self, connection):
         return connection._active_tokens
+
+    @admin.display(description="last used")
+    def last_used(self, connection):
+        return connection.last_used_at or "never"
+
+    @admin.display(description="OAuth client id")
+    def client_id(self, connection):
+        return connection.application.client_id if connection.application else "—"
+
+    @admin.display(description="redirect URIs")
+    def redirect_uris(self, connection):
+        if connection.application is None:
+            return "—"
+        uris = connection.application.redirect_uris.split()
+        return format_html_join("", "<div><code>{}</code></div>", ((uri,) for uri in uris)) or "—"
+
+    @admin.display(description="OAuth access (Authorize button and client credentials)")
+    def oauth_authorizations(self, connection):
+        if connection.application is None:
+            return "—"
+        tokens = (
+            get_access_token_model()
+            .objects.filter(application=connection.application, expires__gt=timezone.now())
+            .select_related("user")
+            .order_by("-created")[:20]
+        )
+        rows = [
+            (
+                f"authorized by {token.user.user_name}" if token.user else "client credentials",
+                f"{token.created:%Y-%m-%d %H:%M} UTC",
+                f"{token.expires:%Y-%m-%d %H:%M} UTC",
+            )
+            for token in tokens
+        ]
+        if not rows:
+            return "No access token is valid right now."
+        return format_html_join("", "<div>{}: issued {}, valid until {}</div>", rows)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """The "Connect Microsoft Entra ID" page: a new connection with its own OAuth client."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        fixed = None if request.user.is_superuser else request.user.organization
+        form = ConnectEntraForm(request.POST or None, organization=fixed)
+        if request.method == "POST" and form.is_valid():
+            try:
+                issued = entra_client_create(
+                    organization=form.target_organization,
+                    name=form.cleaned_data["name"],
+                    extra_redirect_uris=form.cleaned_data["extra_redirect_uris"],
+                )
+            except AccountsError as exc:
+                form.add_error(None, exc.message)
+            else:
+                return self._connected_page(request, issued)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Connect Microsoft Entra ID",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/scim/provisioningconnection/connect.html", context)
+
+    def _connected_page(self, request, issued):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Microsoft Entra ID connected",
+            "connection": issued.connection,
+            "settings": entra_connection_settings(base_location(request), issued),
+            "opts": self.model._meta,
+        }
+        response = TemplateResponse(request, "admin/scim/provisioningconnection/connected.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "tenant_url": scim_base_url(request) + "/"}

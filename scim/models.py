@@ -24,6 +24,9 @@ class ProvisioningConnection(models.Model):
         related_name="provisioning_connection",
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # When an OAuth access token of this connection last authenticated a SCIM request (secret
+    # tokens keep their own); refreshed at most every few minutes.
+    oauth_last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["organization", "name"]
@@ -38,7 +41,9 @@ class ProvisioningConnection(models.Model):
     def last_used_at(self):
         """When any of its credentials was last used (kept on the credentials themselves, so
         authenticating a request writes at most one row)."""
-        return self.tokens.aggregate(last=models.Max("last_used_at"))["last"]
+        secret_token_use = self.tokens.aggregate(last=models.Max("last_used_at"))["last"]
+        uses = [when for when in (secret_token_use, self.oauth_last_used_at) if when is not None]
+        return max(uses, default=None)
 
 
 class ScimSecretToken(models.Model):

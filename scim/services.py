@@ -4,12 +4,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.exceptions import InvalidAttributeValue, UniquenessConflict
-from accounts.models import Organization
+from accounts.models import Organization, OrganizationRole
+from accounts.services.common import check_length
 from scim.models import ProvisioningConnection, ScimSecretToken
 
 
@@ -100,43 +102,115 @@ def scim_token_authenticate(secret: str) -> ScimSecretToken | None:
     return token
 
 
+ENTRA_REDIRECT_URI = "https://portal.azure.com/TokenAuthorize"
+MAX_REDIRECT_URIS = 10
+BAD_REDIRECT_URI = (
+    "'{uri}' is not a valid redirect URI: it must be an absolute https:// URL without a fragment."
+)
+TOO_MANY_REDIRECT_URIS = f"A connection may have at most {MAX_REDIRECT_URIS} redirect URIs."
+CONNECTION_NAME_REQUIRED = "Give the connection a name, for example 'Entra production tenant'."
+# Entra's provisioning service uses these three grants; nothing else is allowed for its clients.
+PROVISIONING_GRANT_TYPES = frozenset({"authorization_code", "refresh_token", "client_credentials"})
+
+
 @dataclass(frozen=True)
 class IssuedClient:
     connection: ProvisioningConnection
     client_id: str
     client_secret: str  # shown once; stored hashed by django-oauth-toolkit
+    redirect_uris: tuple[str, ...]
 
 
-def entra_client_create(*, organization: Organization, name: str = DEFAULT_CONNECTION_NAME) -> IssuedClient:
+def _validated_redirect_uris(extra_redirect_uris) -> tuple[str, ...]:
+    uris = [ENTRA_REDIRECT_URI]
+    for uri in extra_redirect_uris or ():
+        uri = uri.strip()
+        if not uri or uri in uris:
+            continue
+        parts = urlsplit(uri)
+        if parts.scheme != "https" or not parts.netloc or parts.fragment or any(c.isspace() for c in uri):
+            raise InvalidAttributeValue(BAD_REDIRECT_URI.format(uri=uri[:200]))
+        uris.append(uri)
+    if len(uris) > MAX_REDIRECT_URIS:
+        raise InvalidAttributeValue(TOO_MANY_REDIRECT_URIS)
+    return tuple(uris)
+
+
+def entra_client_create(
+    *,
+    organization: Organization,
+    name: str = DEFAULT_CONNECTION_NAME,
+    extra_redirect_uris=(),
+) -> IssuedClient:
     """
-    A provisioning connection with its own confidential OAuth client for Entra's
-    client-credentials grant ("OAuth2 Client Credentials Grant" in Entra's provisioning settings).
+    A provisioning connection with its own confidential OAuth client. Entra can use it with the
+    client-credentials grant ("OAuth2 Client Credentials Grant") or with the authorization-code
+    grant behind the legacy "Authorize" button, which redirects to
+    https://portal.azure.com/TokenAuthorize (plus any redirect URIs the admin adds).
     """
     from oauth2_provider.generators import generate_client_secret
     from oauth2_provider.models import get_application_model
 
+    name = (name or "").strip()
+    if not name:
+        raise InvalidAttributeValue(CONNECTION_NAME_REQUIRED)
+    check_length(ProvisioningConnection, "name", name)
+    redirect_uris = _validated_redirect_uris(extra_redirect_uris)
     application_model = get_application_model()
     secret = generate_client_secret()
     with transaction.atomic():
         if ProvisioningConnection.objects.filter(organization=organization, name=name).exists():
             raise UniquenessConflict(CONNECTION_TAKEN.format(name=name))
         application = application_model.objects.create(
-            name=f"{organization.slug}: {name}",
+            name=f"{organization.slug}: {name}"[:255],
             client_type=application_model.CLIENT_CONFIDENTIAL,
-            authorization_grant_type=application_model.GRANT_CLIENT_CREDENTIALS,
+            # The stored grant type is the one the authorize endpoint needs; the validator also
+            # lets provisioning clients use client_credentials and refresh_token.
+            authorization_grant_type=application_model.GRANT_AUTHORIZATION_CODE,
+            redirect_uris=" ".join(redirect_uris),
             client_secret=secret,
+            skip_authorization=False,
         )
         connection = ProvisioningConnection.objects.create(
             organization=organization, name=name, application=application
         )
-    return IssuedClient(connection=connection, client_id=application.client_id, client_secret=secret)
+    return IssuedClient(
+        connection=connection,
+        client_id=application.client_id,
+        client_secret=secret,
+        redirect_uris=redirect_uris,
+    )
+
+
+def connection_for_client(client_id: str | None) -> ProvisioningConnection | None:
+    """The provisioning connection whose OAuth client has this client id, with its organization."""
+    if not client_id or len(client_id) > 100:
+        return None
+    return (
+        ProvisioningConnection.objects.select_related("organization", "application")
+        .filter(application__client_id=client_id)
+        .first()
+    )
+
+
+def may_authorize(account, connection: ProvisioningConnection) -> bool:
+    """Only an active admin of the organization that owns the connection may authorize it."""
+    return bool(
+        account is not None
+        and account.is_authenticated
+        and account.is_active
+        and account.deleted_at is None
+        and account.role == OrganizationRole.ADMIN
+        and account.organization_id == connection.organization_id
+    )
 
 
 def oauth_token_authenticate(secret: str):
     """
-    The connection an OAuth access token (client-credentials) belongs to, or None when the token
-    is unknown, expired, lacks the `scim` scope or belongs to no provisioning connection. One
-    query: django-oauth-toolkit stores the token's SHA-256 (RFC 9700 token storage).
+    The connection an OAuth access token belongs to, or None when the token is unknown, expired,
+    lacks the `scim` scope, belongs to no provisioning connection, or was authorized by someone
+    who may no longer authorize it. One query: django-oauth-toolkit stores the token's SHA-256
+    (RFC 9700 token storage).
     """
     from oauth2_provider.models import get_access_token_model
 
@@ -144,10 +218,21 @@ def oauth_token_authenticate(secret: str):
         return None
     token = (
         get_access_token_model()
-        .objects.select_related("application__provisioning_connection__organization")
+        .objects.select_related("application__provisioning_connection__organization", "user")
         .filter(token_checksum=hashlib.sha256(secret.encode()).hexdigest())
         .first()
     )
     if token is None or not token.is_valid(["scim"]) or token.application is None:
         return None
-    return getattr(token.application, "provisioning_connection", None)
+    connection = getattr(token.application, "provisioning_connection", None)
+    if connection is None:
+        return None
+    # Authorization-code tokens carry the admin who allowed them; demoting or disabling that
+    # admin revokes them, and this check holds even if a revocation was missed.
+    if token.user_id is not None and not may_authorize(token.user, connection):
+        return None
+    now = timezone.now()
+    if connection.oauth_last_used_at is None or now - connection.oauth_last_used_at > LAST_USED_RESOLUTION:
+        ProvisioningConnection.objects.filter(pk=connection.pk).update(oauth_last_used_at=now)
+        connection.oauth_last_used_at = now
+    return connection

@@ -11,6 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
+from config.oauth import pkce_required
 
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -102,7 +103,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.WorkAccount"
 AUTHENTICATION_BACKENDS = ["accounts.backends.WorkAccountBackend"]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "signin"
+LOGIN_REDIRECT_URL = "admin:index"
+# Sign-in throttling: failures per userName and per client address within one window.
+SIGNIN_THROTTLE_WINDOW_SECONDS = env_int("SIGNIN_THROTTLE_WINDOW_SECONDS", 15 * 60)
+SIGNIN_MAX_FAILURES_PER_USERNAME = env_int("SIGNIN_MAX_FAILURES_PER_USERNAME", 5)
+SIGNIN_MAX_FAILURES_PER_ADDRESS = env_int("SIGNIN_MAX_FAILURES_PER_ADDRESS", 50)
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
@@ -129,11 +135,18 @@ OAUTH2_PROVIDER = {
     "SCOPES": {"scim": "Create, update and deactivate work accounts and groups"},
     "DEFAULT_SCOPES": ["scim"],
     "ACCESS_TOKEN_EXPIRE_SECONDS": OAUTH_ACCESS_TOKEN_SECONDS,
+    # Refresh tokens rotate on every use; an unused one dies this long after its access token.
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("OAUTH_REFRESH_TOKEN_DAYS", 90) * 24 * 3600,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "OAUTH2_VALIDATOR_CLASS": "scim.oauth.ProvisioningOAuth2Validator",
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
     "ALLOW_URI_WILDCARDS": False,
-    "PKCE_REQUIRED": True,
+    # Required for every client except provisioning connections: Entra's legacy authorization
+    # code flow sends no PKCE, and those clients are confidential (RFC 9700 §2.1.1).
+    "PKCE_REQUIRED": pkce_required,
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,

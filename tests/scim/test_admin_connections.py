@@ -91,3 +91,81 @@ def test_admin_cannot_reach_another_organizations_connection(admin_browser, othe
 def test_issuing_requires_post(admin_browser, connection):
     response = admin_browser.get(f"/admin/scim/provisioningconnection/{connection.pk}/tokens/new/")
     assert response.status_code == 405
+
+
+# "Connect Microsoft Entra ID" -------------------------------------------------------------------
+
+CONNECT_URL = "/admin/scim/provisioningconnection/add/"
+
+
+def _shown(page: str, element_id: str) -> str:
+    return re.search(rf'id="{element_id}">([^<]+)<', page).group(1)
+
+
+def test_connection_list_offers_connect_microsoft_entra_id_to_admins(admin_browser):
+    page = admin_browser.get("/admin/scim/provisioningconnection/").content.decode()
+    assert f'href="{CONNECT_URL}" class="addlink">Connect Microsoft Entra ID</a>' in page
+
+
+def test_connect_shows_urls_and_the_client_secret_once(admin_browser):
+    from oauth2_provider.models import get_application_model
+
+    response = admin_browser.post(CONNECT_URL, {"name": "Entra prod", "extra_redirect_uris": ""})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert _shown(page, "tenant-url") == "http://testserver/scim/v2/"
+    assert _shown(page, "authorization-url") == "http://testserver/o/authorize/"
+    assert _shown(page, "token-url") == "http://testserver/o/token/"
+    application = get_application_model().objects.get(client_id=_shown(page, "client-id"))
+    secret = _shown(page, "client-secret")
+    assert application.client_secret != secret  # stored hashed
+    assert application.redirect_uris == "https://portal.azure.com/TokenAuthorize"
+    change_page = admin_browser.get(
+        f"/admin/scim/provisioningconnection/{application.provisioning_connection.pk}/change/"
+    ).content.decode()
+    assert secret not in change_page
+    assert application.client_id in change_page
+
+
+def test_connect_adds_the_admins_extra_redirect_uris(admin_browser):
+    from scim.models import ProvisioningConnection
+
+    admin_browser.post(
+        CONNECT_URL, {"name": "Entra gov", "extra_redirect_uris": "https://portal.azure.us/TokenAuthorize\n"}
+    )
+    connection = ProvisioningConnection.objects.get(name="Entra gov")
+    assert connection.application.redirect_uris.split() == [
+        "https://portal.azure.com/TokenAuthorize",
+        "https://portal.azure.us/TokenAuthorize",
+    ]
+
+
+def test_connect_with_a_bad_redirect_uri_shows_the_error_and_creates_nothing(admin_browser):
+    from scim.models import ProvisioningConnection
+
+    response = admin_browser.post(
+        CONNECT_URL, {"name": "Entra prod", "extra_redirect_uris": "ftp://x.example"}
+    )
+    assert response.status_code == 200
+    assert "is not a valid redirect URI" in response.content.decode()
+    assert not ProvisioningConnection.objects.filter(name="Entra prod").exists()
+
+
+def test_connect_with_a_taken_name_shows_the_error(admin_browser, connection):
+    response = admin_browser.post(CONNECT_URL, {"name": connection.name, "extra_redirect_uris": ""})
+    assert "already exists in this organization" in response.content.decode()
+
+
+def test_connect_always_uses_the_admins_own_organization(admin_browser, other_organization):
+    from scim.models import ProvisioningConnection
+
+    admin_browser.post(
+        CONNECT_URL, {"name": "Sneaky", "organization": other_organization.pk, "extra_redirect_uris": ""}
+    )
+    assert ProvisioningConnection.objects.get(name="Sneaky").organization.slug == "contoso"
+
+
+def test_support_staff_cannot_connect_entra(support_browser):
+    assert support_browser.get(CONNECT_URL).status_code == 403
+    assert support_browser.post(CONNECT_URL, {"name": "x"}).status_code == 403

@@ -18,7 +18,7 @@ class Command(BaseCommand):
                     "",
                     "Work Accounts portal — demo organization ready",
                     f"  SCIM base URL (Entra 'Tenant URL'): {base_url}/scim/v2/",
-                    f"  Admin sign-in: {base_url}/admin/ as {demo.admin_user_name} / {demo.admin_password}",
+                    f"  Admin sign-in: {base_url}/signin/ as {demo.admin_user_name} / {demo.admin_password}",
                     f"  SCIM bearer token (Entra 'Secret Token'), label {demo.token_label}:",
                     f"    {demo.token_secret}",
                     f"  Try it: curl -H 'Authorization: Bearer {demo.token_secret}' {base_url}/scim/v2/Users",

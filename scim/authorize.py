@@ -1,0 +1,60 @@
+"""
+The authorization page Entra's "Authorize" button opens (RFC 6749 §4.1, via django-oauth-toolkit).
+
+Signed-out visitors go to the sign-in page first. Only an active admin of the organization that
+owns the client sees the consent page; everyone else gets a page saying which permission is
+missing, and no code is issued. The check runs again when the form is posted.
+"""
+
+from django.shortcuts import render
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.views import AuthorizationView
+
+from scim.services import connection_for_client, may_authorize
+
+
+NEEDS_ADMIN = "Your account needs Admin permissions in {organization} to authorize provisioning."
+CONNECTION_OFF = (
+    "The connection “{name}” in {organization} is turned off. An admin of {organization} can turn "
+    "it on in the Work Accounts admin portal, then authorize again."
+)
+NOT_A_CONNECTION = "This application is not a provisioning connection of any organization."
+PERMISSION = "Create, update and deactivate work accounts and groups"
+
+
+class ProvisioningAuthorizationView(AuthorizationView):
+    template_name = "oauth/authorize.html"
+
+    def get(self, request, *args, **kwargs):
+        # Validate client and redirect URI first, so that nothing about an organization is shown
+        # for a request that is invalid anyway.
+        try:
+            _, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        refusal = self._refusal(request, credentials.get("client_id"))
+        return refusal or super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        refusal = self._refusal(request, request.POST.get("client_id"))
+        return refusal or super().post(request, *args, **kwargs)
+
+    def _refusal(self, request, client_id):
+        self.connection = connection = connection_for_client(client_id)
+        if connection is None:
+            return self._refusal_page(request, "Authorization not possible", NOT_A_CONNECTION, status=400)
+        names = {"name": connection.name, "organization": connection.organization.name}
+        if not may_authorize(request.user, connection):
+            return self._refusal_page(request, "Admin permissions needed", NEEDS_ADMIN.format(**names))
+        if not connection.enabled:
+            return self._refusal_page(request, "Connection turned off", CONNECTION_OFF.format(**names))
+        return None
+
+    def _refusal_page(self, request, title, message, status=403):
+        context = {"title": title, "message": message, "user": request.user}
+        return render(request, "oauth/refused.html", context, status=status)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(connection=self.connection, permission=PERMISSION)
+        return context

@@ -1,0 +1,39 @@
+"""The admin portal's "Connect Microsoft Entra ID" form."""
+
+from django import forms
+
+from accounts.models import Organization
+from scim.models import ProvisioningConnection
+from scim.services import DEFAULT_CONNECTION_NAME, ENTRA_REDIRECT_URI
+
+
+class ConnectEntraForm(forms.Form):
+    organization = forms.ModelChoiceField(queryset=Organization.objects.all(), required=True)
+    name = forms.CharField(
+        label="Connection name",
+        initial=DEFAULT_CONNECTION_NAME,
+        max_length=ProvisioningConnection._meta.get_field("name").max_length,
+        help_text="One connection per Entra tenant, for example “Entra production” and “Entra test”.",
+    )
+    extra_redirect_uris = forms.CharField(
+        label="Additional redirect URIs",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "https://…"}),
+        help_text=f"One https URL per line. {ENTRA_REDIRECT_URI} is always allowed.",
+    )
+
+    def __init__(self, *args, organization=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if organization is not None:
+            # Organization admins connect their own organization only.
+            del self.fields["organization"]
+        self.fixed_organization = organization
+
+    def clean_extra_redirect_uris(self):
+        return [
+            line.strip() for line in self.cleaned_data["extra_redirect_uris"].splitlines() if line.strip()
+        ]
+
+    @property
+    def target_organization(self):
+        return self.fixed_organization or self.cleaned_data.get("organization")
