@@ -8,7 +8,12 @@ from dataclasses import dataclass
 
 from scim import constants
 from scim.errors import ScimError
-from scim.services import TOKEN_PREFIX, oauth_token_authenticate, scim_token_authenticate
+from scim.services import (
+    TOKEN_PREFIX,
+    connection_of_refused_credential,
+    oauth_token_authenticate,
+    scim_token_authenticate,
+)
 
 
 @dataclass(frozen=True)
@@ -32,13 +37,19 @@ def authenticate_bearer(request) -> ScimPrincipal:
     else:
         credential = connection = oauth_token_authenticate(secret)
     if connection is None:
-        raise ScimError(
+        error = ScimError(
             401,
             constants.INVALID_TOKEN,
             headers={"WWW-Authenticate": 'Bearer realm="scim", error="invalid_token"'},
         )
+        # An expired or revoked credential still names its connection: the refusal is logged
+        # there (and counts toward quarantine); a bearer nobody issued names none.
+        error.connection = connection_of_refused_credential(secret)
+        raise error
     if not connection.enabled:
-        raise ScimError(403, constants.CONNECTION_DISABLED)
+        error = ScimError(403, constants.CONNECTION_DISABLED)
+        error.connection = connection
+        raise error
     return ScimPrincipal(connection=connection, organization=connection.organization, credential=credential)
 
 

@@ -236,3 +236,27 @@ def oauth_token_authenticate(secret: str):
         ProvisioningConnection.objects.filter(pk=connection.pk).update(oauth_last_used_at=now)
         connection.oauth_last_used_at = now
     return connection
+
+
+def connection_of_refused_credential(secret: str) -> ProvisioningConnection | None:
+    """The connection an expired or revoked credential was issued to, if it was issued at all."""
+    from oauth2_provider.models import get_access_token_model
+
+    if len(secret) > 512:
+        return None
+    if secret.startswith(TOKEN_PREFIX):
+        token = (
+            ScimSecretToken.objects.select_related("connection__organization")
+            .filter(digest=token_digest(secret))
+            .first()
+        )
+        return token.connection if token else None
+    token = (
+        get_access_token_model()
+        .objects.select_related("application__provisioning_connection__organization")
+        .filter(token_checksum=hashlib.sha256(secret.encode()).hexdigest())
+        .first()
+    )
+    if token is None or token.application is None:
+        return None
+    return getattr(token.application, "provisioning_connection", None)

@@ -138,3 +138,19 @@ def make_account(db):
         ).account
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cycle_cache():
+    """The recorder caches running cycles per process; tests must not see each other's."""
+    from provisioning_logs.services import forget_running_cycles
+
+    forget_running_cycles()
+    yield
+    forget_running_cycles()
+
+
+@pytest.fixture
+def without_provisioning_log(settings):
+    """For tests that count the SCIM work itself; the log's own cost is tested separately."""
+    settings.PROVISIONING_LOG_ENABLED = False

@@ -178,6 +178,23 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 60
+CELERY_BEAT_SCHEDULE = {
+    "delete-expired-provisioning-events": {
+        "task": "provisioning_logs.delete_expired_events",
+        "schedule": 6 * 3600,
+    },
+}
+
+# PROVISIONING LOGS
+# ------------------------------------------------------------------------------
+# A quiet gap longer than this ends a provisioning cycle (Entra runs one every ~40 minutes).
+PROVISIONING_CYCLE_GAP_SECONDS = env_int("PROVISIONING_CYCLE_GAP_SECONDS", 10 * 60)
+PROVISIONING_LOG_RETENTION_DAYS = env_int("PROVISIONING_LOG_RETENTION_DAYS", 30)
+PROVISIONING_LOG_DELETE_BATCH = env_int("PROVISIONING_LOG_DELETE_BATCH", 5000)
+# A cycle that looks up at least half the managed objects (and at least this many) is initial.
+PROVISIONING_RESTART_MIN_LOOKUPS = env_int("PROVISIONING_RESTART_MIN_LOOKUPS", 10)
+# Logging every SCIM request can be switched off (benchmarks compare the two).
+PROVISIONING_LOG_ENABLED = env_bool("PROVISIONING_LOG_ENABLED", True)
 
 # EMAIL
 # ------------------------------------------------------------------------------

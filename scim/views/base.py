@@ -19,6 +19,7 @@ from django_scim.views import SCIMView
 from scim import constants
 from scim.auth import authenticate_bearer
 from scim.errors import ScimError, bad_request, error_response
+from scim.events import ScimNote, record_request
 
 
 logger = logging.getLogger(__name__)
@@ -34,23 +35,40 @@ def scim_response(document: dict, status: int = 200, headers: dict | None = None
 class ScimView(SCIMView):
     """django-scim2's SCIMView with our auth, error shape and limits."""
 
+    # What the provisioning log calls the resources of this endpoint ("" for discovery).
+    log_resource_type = ""
+
     @method_decorator(csrf_exempt)
     def dispatch(self, request, *args, **kwargs):
+        request.scim_note = ScimNote(resource_type=self.log_resource_type)
+        response = self._answer(request, *args, **kwargs)
+        # After the answer, in its own transaction: failed requests are logged too.
+        record_request(request, response)
+        return response
+
+    def _answer(self, request, *args, **kwargs):
         try:
             request.scim = authenticate_bearer(request)
             self._check_body_size(request)
             return View.dispatch(self, request, *args, **kwargs)
         except ScimError as error:
-            return error_response(error)
+            return self._failed(request, error)
         except django_scim_exceptions.SCIMException as error:
-            return error_response(ScimError(error.status, error.detail, error.scim_type))
+            return self._failed(request, ScimError(error.status, error.detail, error.scim_type))
         except (OperationalError, InterfaceError):
             # The database is unreachable or restarting: a retryable condition, not a bug.
             logger.exception("SCIM request failed on the database: %s %s", request.method, request.path)
-            return error_response(ScimError(503, constants.UNAVAILABLE, headers={"Retry-After": "60"}))
+            return self._failed(request, ScimError(503, constants.UNAVAILABLE, headers={"Retry-After": "60"}))
         except Exception:
             logger.exception("SCIM request failed: %s %s", request.method, request.path)
-            return error_response(ScimError(500, constants.INTERNAL_ERROR))
+            return self._failed(request, ScimError(500, constants.INTERNAL_ERROR))
+
+    @staticmethod
+    def _failed(request, error: ScimError):
+        request.scim_note.error = error
+        if getattr(error, "connection", None) is not None:
+            request.scim_note.connection = error.connection
+        return error_response(error)
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         allowed = ", ".join(m.upper() for m in self._allowed_methods())

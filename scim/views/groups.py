@@ -25,6 +25,7 @@ def scoped_groups(request):
 
 
 class WorkGroupsView(ResourceView, GroupsView):
+    log_resource_type = "Group"
     resource_type = GROUP_RESOURCE
     filter_spec = GROUP_FILTER_SPEC
     adapter_class = WorkGroupSCIMGroup
@@ -98,4 +99,5 @@ def _member_selection(attributes: list, excluded: list):
 
 
 class GroupSearchView(SearchView):
+    log_resource_type = "Group"
     resource_view = WorkGroupsView

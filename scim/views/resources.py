@@ -7,6 +7,7 @@ import uuid
 
 from django.http import HttpResponse
 
+from provisioning_logs.models import Action
 from scim import conf, constants
 from scim.errors import ScimError, bad_request
 from scim.filters import compile_filter
@@ -42,9 +43,11 @@ class ResourceView(ScimView):
     def get(self, request, uuid=None):
         if uuid is None:
             return self.search(request, request.GET)
+        request.scim_note.action = Action.LOOKUP
         obj = self.for_reading(self.scoped(request)).filter(pk=parse_id(uuid)).first()
         if obj is None:
             raise ScimError(404, constants.RESOURCE_NOT_FOUND.format(id=uuid))
+        request.scim_note.took(obj)
         adapter = self.adapter_class(obj, request=request)
         if request.headers.get("If-None-Match") == adapter.etag:
             not_modified = HttpResponse(status=304)
@@ -55,20 +58,30 @@ class ResourceView(ScimView):
     def post(self, request, uuid=None):
         if uuid is not None:
             return self.http_method_not_allowed(request)
+        request.scim_note.action = Action.CREATE
+        body = self.json_body(request)
+        request.scim_note.named_by_body(body)
         adapter = self.adapter_class(None, request=request)
-        adapter.create(self.json_body(request))
+        adapter.create(body)
+        request.scim_note.took(adapter.obj, adapter.changes)
         return self.resource_response(request, adapter, request.GET, status=201)
 
     def put(self, request, uuid=None):
         if uuid is None:
             return self.http_method_not_allowed(request)
+        request.scim_note.action = Action.UPDATE
+        body = self.json_body(request)
+        request.scim_note.named_by_body(body)
         adapter = self.writer(request, uuid)
-        adapter.replace(self.json_body(request), expected_version(request))
+        adapter.replace(body, expected_version(request))
+        request.scim_note.updated(adapter.obj, adapter.changes)
         return self.resource_response(request, adapter, request.GET)
 
     def patch(self, request, uuid=None):
         if uuid is None:
             return self.http_method_not_allowed(request)
+        request.scim_note.action = Action.UPDATE
+        request.scim_note.resource_id = parse_id(uuid)
         body = self.json_body(request)
         operations = {str(k).lower(): v for k, v in body.items()}.get("operations")
         if not isinstance(operations, list) or not operations:
@@ -79,6 +92,7 @@ class ResourceView(ScimView):
             )
         adapter = self.writer(request, uuid)
         adapter.patch(operations, expected_version(request))
+        request.scim_note.updated(adapter.obj, adapter.changes)
         return self.patched_response(request, adapter)
 
     def patched_response(self, request, adapter) -> HttpResponse:
@@ -87,7 +101,11 @@ class ResourceView(ScimView):
     def delete(self, request, uuid=None):
         if uuid is None:
             return self.http_method_not_allowed(request)
-        self.writer(request, uuid).delete(expected_version(request))
+        request.scim_note.action = Action.DELETE
+        request.scim_note.resource_id = parse_id(uuid)
+        adapter = self.writer(request, uuid)
+        adapter.delete(expected_version(request))
+        request.scim_note.took(adapter.obj)
         return HttpResponse(status=204)
 
     # Helpers -------------------------------------------------------------------------------------
@@ -104,6 +122,7 @@ class ResourceView(ScimView):
         return queryset
 
     def search(self, request, params) -> HttpResponse:
+        request.scim_note.looked_up(params.get("filter"))
         start, count = paging(params)
         queryset = self.for_reading(self.filtered(request, params).order_by(*self.ordering))
         objects, total = page_of(queryset, start, count)

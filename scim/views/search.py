@@ -22,6 +22,7 @@ class RootSearchView(ScimView):
 
     def post(self, request):
         params = search_request_params(self.json_body(request))
+        request.scim_note.looked_up(params.get("filter"))
         start, count = paging(params)
         matching = []
         unknown = None

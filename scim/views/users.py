@@ -18,6 +18,7 @@ def scoped_accounts(request):
 
 
 class WorkAccountUsersView(ResourceView, UsersView):
+    log_resource_type = "User"
     resource_type = USER_RESOURCE
     filter_spec = USER_FILTER_SPEC
     adapter_class = WorkAccountSCIMUser
@@ -45,4 +46,5 @@ class WorkAccountUsersView(ResourceView, UsersView):
 
 
 class UserSearchView(SearchView):
+    log_resource_type = "User"
     resource_view = WorkAccountUsersView

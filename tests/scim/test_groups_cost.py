@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import GroupMembership, WorkAccount
 
 
-pytestmark = pytest.mark.django_db
+# These count the SCIM work itself; the provisioning log adds a fixed cost, tested on its own.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_provisioning_log")]
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

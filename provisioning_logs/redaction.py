@@ -1,0 +1,61 @@
+"""Keep secrets out of the log: request bodies and modified properties are redacted and bounded."""
+
+import json
+
+
+REDACTED = "[redacted]"
+SECRET_WORDS = ("password", "secret", "token")
+MAX_BODY_CHARS = 8192
+MAX_VALUE_CHARS = 1000
+
+
+def is_secret_name(name) -> bool:
+    lowered = str(name).lower()
+    return any(word in lowered for word in SECRET_WORDS)
+
+
+def _redact(value):
+    if isinstance(value, dict):
+        # A PATCH operation names its attribute in "path": {"op": "replace", "path": "password", …}
+        secret_operation = (
+            is_secret_name(value.get("path", "")) if isinstance(value.get("path"), str) else False
+        )
+        return {
+            key: REDACTED
+            if is_secret_name(key) or (secret_operation and str(key).lower() == "value")
+            else _redact(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact(item) for item in value]
+    return value
+
+
+def redacted_body(raw: bytes) -> str:
+    """The body as JSON with every secret replaced, cut to MAX_BODY_CHARS; never raw bytes."""
+    if not raw:
+        return ""
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        # Unparsed bytes could hold anything, secrets included: keep only their size.
+        return f"[{len(raw)} bytes, not JSON]"
+    text = json.dumps(_redact(document), ensure_ascii=False)
+    if len(text) > MAX_BODY_CHARS:
+        text = text[:MAX_BODY_CHARS] + f"… [cut: {len(text)} characters in all]"
+    return text
+
+
+def _bounded(value):
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        return value[:MAX_VALUE_CHARS] + "…"
+    if isinstance(value, (dict, list)):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        return value if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "…"
+    return value
+
+
+def redacted_property(name: str, old, new) -> dict:
+    if is_secret_name(name):
+        return {"name": name, "old": REDACTED if old not in (None, "") else old, "new": REDACTED}
+    return {"name": name, "old": _bounded(old), "new": _bounded(new)}

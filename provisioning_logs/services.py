@@ -1,0 +1,244 @@
+"""
+Recording provisioning events and grouping them into cycles.
+
+event_record runs in its own transaction after the SCIM request finished, so a request that failed
+and rolled back is logged too. It never raises into the SCIM response: a logging failure is
+logged to the server log and the request's answer stands.
+"""
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.apps import apps
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from accounts.models import WorkGroup
+from accounts.selectors import live_accounts
+from provisioning_logs.models import (
+    ACTION_COUNT_FIELD,
+    STATUS_COUNT_FIELD,
+    Action,
+    CycleKind,
+    CycleObject,
+    ProvisioningCycle,
+    ProvisioningEvent,
+    Status,
+)
+from provisioning_logs.redaction import redacted_property
+
+
+logger = logging.getLogger(__name__)
+NO_CHANGE_NEEDED = "No change needed: the resource already had these values."
+
+
+@dataclass
+class EventRecord:
+    """What the SCIM layer knows about one request once it has been answered."""
+
+    organization: object
+    connection: object
+    method: str
+    path: str
+    http_status: int
+    duration_ms: int = 0
+    request_id: str = ""
+    credential: str = ""
+    resource_type: str = ""
+    action: str = Action.OTHER
+    skipped: bool = False
+    resource_id: object = None
+    external_id: str = ""
+    identity: str = ""
+    scim_type: str = ""
+    detail: str = ""
+    modified_properties: list = field(default_factory=list)  # [(name, old, new)]
+    request_body: str = ""
+
+    @property
+    def status(self) -> str:
+        if self.http_status >= 400:
+            return Status.FAILURE
+        return Status.SKIPPED if self.skipped else Status.SUCCESS
+
+    @property
+    def object_key(self) -> str:
+        """Which object the request handled, for the cycle's distinct count ('' for none)."""
+        key = self.resource_id or self.external_id or self.identity
+        if not key or self.resource_type not in ("User", "Group"):
+            return ""
+        return f"{self.resource_type}:{str(key).lower()}"[:300]
+
+
+def cycle_gap() -> timedelta:
+    return timedelta(seconds=settings.PROVISIONING_CYCLE_GAP_SECONDS)
+
+
+def event_record(record: EventRecord, *, now: datetime | None = None) -> ProvisioningEvent | None:
+    """Write the event and count it in its cycle; None (and a server-log entry) if that failed."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            cycle = _current_cycle(record, now)
+            event = ProvisioningEvent.objects.create(
+                organization=record.organization,
+                connection=record.connection,
+                cycle=cycle,
+                created_at=now,
+                duration_ms=max(0, int(record.duration_ms)),
+                request_id=record.request_id[:128],
+                credential=record.credential[:200],
+                method=record.method[:8],
+                path=record.path[:1024],
+                resource_type=record.resource_type[:32],
+                action=record.action,
+                status=record.status,
+                http_status=record.http_status,
+                resource_id=record.resource_id,
+                external_id=(record.external_id or "")[:255],
+                identity=(record.identity or "")[:255],
+                scim_type=(record.scim_type or "")[:32],
+                detail=record.detail or (NO_CHANGE_NEEDED if record.skipped else ""),
+                modified_properties=[
+                    _jsonable(redacted_property(*change)) for change in record.modified_properties
+                ],
+                request_body=record.request_body,
+            )
+            _count(cycle, record, now)
+        _running_cycles[record.connection.pk] = (cycle, now)
+    except Exception:
+        forget_running_cycles()
+        logger.exception("Could not record the provisioning event of %s %s", record.method, record.path)
+        return None
+    return event
+
+
+# connection id → (cycle, when this process last counted an event in it). A cycle ends only after
+# a quiet gap, so while this process's own last event is younger than the gap the cycle is
+# certainly still running and needs no lookup.
+_running_cycles: dict[int, tuple[ProvisioningCycle, datetime]] = {}
+
+
+def _current_cycle(record: EventRecord, now: datetime) -> ProvisioningCycle:
+    cached = _running_cycles.get(record.connection.pk)
+    if cached is not None and timedelta(0) <= now - cached[1] <= cycle_gap():
+        return cached[0]
+    cycle = _current_cycle_from_database(record, now)
+    _running_cycles[record.connection.pk] = (cycle, now)
+    return cycle
+
+
+def forget_running_cycles() -> None:
+    """Drop this process's cache (tests that move the clock or rewrite cycles call it)."""
+    _running_cycles.clear()
+
+
+def _current_cycle_from_database(record: EventRecord, now: datetime) -> ProvisioningCycle:
+    latest = _latest_cycle(record.connection)
+    if latest is not None and now - latest.last_event_at <= cycle_gap():
+        return latest
+    # Starting a cycle: lock the connection so concurrent first requests start only one.
+    connection_model = apps.get_model("scim", "ProvisioningConnection")
+    connection_model.objects.select_for_update().filter(pk=record.connection.pk).first()
+    latest = _latest_cycle(record.connection)
+    if latest is not None and now - latest.last_event_at <= cycle_gap():
+        return latest
+    first = latest is None
+    return ProvisioningCycle.objects.create(
+        organization=record.organization,
+        connection=record.connection,
+        kind=CycleKind.INITIAL if first else CycleKind.INCREMENTAL,
+        started_at=now,
+        last_event_at=now,
+        expected_objects=None if first else managed_object_count(record.organization),
+    )
+
+
+def _latest_cycle(connection) -> ProvisioningCycle | None:
+    return ProvisioningCycle.objects.filter(connection=connection).order_by("-started_at").first()
+
+
+def managed_object_count(organization) -> int:
+    """The accounts and groups an organization has: what a full (initial) cycle walks through."""
+    return (
+        live_accounts(organization=organization).count()
+        + WorkGroup.objects.filter(organization=organization).count()
+    )
+
+
+def _count(cycle: ProvisioningCycle, record: EventRecord, now: datetime) -> None:
+    action_field = ACTION_COUNT_FIELD[Action(record.action)]
+    status_field = STATUS_COUNT_FIELD[Status(record.status)]
+    ProvisioningCycle.objects.filter(pk=cycle.pk).update(
+        last_event_at=Greatest(F("last_event_at"), now),
+        **{action_field: F(action_field) + 1, status_field: F(status_field) + 1},
+    )
+    if record.object_key:
+        CycleObject.objects.bulk_create(
+            [CycleObject(cycle=cycle, object_key=record.object_key)], ignore_conflicts=True
+        )
+    if record.action == Action.LOOKUP and cycle.kind == CycleKind.INCREMENTAL and cycle.expected_objects:
+        # After "Restart provisioning" Entra looks every object up again: a cycle that looks up
+        # at least half of what the connection manages is an initial cycle.
+        threshold = max(cycle.expected_objects // 2, settings.PROVISIONING_RESTART_MIN_LOOKUPS)
+        ProvisioningCycle.objects.filter(
+            pk=cycle.pk, kind=CycleKind.INCREMENTAL, count_lookup__gte=threshold
+        ).update(kind=CycleKind.INITIAL)
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _json_default(value):
+    if dataclasses.is_dataclass(value):
+        return {key: item for key, item in dataclasses.asdict(value).items() if item not in (None, "")}
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    return str(value)
+
+
+# Reading cycles -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CycleProgress:
+    handled: int
+    expected: int | None
+    running: bool
+
+    @property
+    def estimating(self) -> bool:
+        return self.expected is None
+
+    @property
+    def percent(self) -> int | None:
+        if self.expected is None:
+            return None
+        if self.expected == 0:
+            return 99 if self.running else 100
+        done = self.handled * 100 // self.expected
+        # A running cycle is never "100 %": objects created since it began may still come.
+        return min(done, 99) if self.running else 100
+
+
+def cycle_is_running(cycle: ProvisioningCycle, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return now - cycle.last_event_at <= cycle_gap()
+
+
+def cycle_ended_at(cycle: ProvisioningCycle, now: datetime | None = None) -> datetime | None:
+    return None if cycle_is_running(cycle, now) else cycle.last_event_at
+
+
+def cycle_progress(cycle: ProvisioningCycle, now: datetime | None = None) -> CycleProgress:
+    handled = CycleObject.objects.filter(cycle=cycle).count()
+    return CycleProgress(
+        handled=handled, expected=cycle.expected_objects, running=cycle_is_running(cycle, now)
+    )

@@ -1,0 +1,149 @@
+"""
+The provisioning log's view of a SCIM request: views fill a ScimNote as they go (what kind of
+resource, which action, which object, what changed); once the answer is ready, record_request turns
+note, request and response into one provisioning event.
+"""
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from accounts.models import WorkAccount
+from provisioning_logs.models import Action
+from provisioning_logs.redaction import redacted_body
+from provisioning_logs.services import EventRecord, event_record
+
+
+_FILTER_VALUE = re.compile(r'\beq\s+"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
+_SPECIAL_NAMES = {
+    "active": "active",
+    "manager_id": "manager",
+    "phone_numbers": "phoneNumbers",
+    "members": "members",
+}
+
+
+@dataclass
+class ScimNote:
+    started: float = field(default_factory=time.monotonic)
+    resource_type: str = ""
+    action: str = Action.OTHER
+    skipped: bool = False
+    resource_id: object = None
+    external_id: str = ""
+    identity: str = ""
+    changes: tuple = ()
+    error: object = None  # the ScimError answered, if any
+    connection: object = None  # set when a credential names a connection it cannot use
+
+    def looked_up(self, filter_text: str | None) -> None:
+        """A query: its identity is the value Entra matched on (userName eq "…")."""
+        self.action = Action.LOOKUP
+        match = _FILTER_VALUE.search(filter_text) if isinstance(filter_text, str) else None
+        if match:
+            self.identity = match.group(1)
+
+    def named_by_body(self, body: dict) -> None:
+        if not isinstance(body, dict):
+            return
+        name = body.get("userName") or body.get("displayName")
+        if isinstance(name, str):
+            self.identity = name
+        if isinstance(body.get("externalId"), str):
+            self.external_id = body["externalId"]
+
+    def took(self, obj, changes=()) -> None:
+        """The object the request handled, and what changed (PropertyChanges)."""
+        if obj is not None:
+            self.resource_id = obj.pk
+            self.identity = getattr(obj, "user_name", None) or getattr(obj, "display_name", None) or ""
+            self.external_id = obj.external_id or self.external_id
+        self.changes = tuple(changes)
+
+    def updated(self, obj, changes) -> None:
+        """PUT or PATCH: Disable/Enable when `active` changed, Other (no change needed) when nothing did."""
+        self.took(obj, changes)
+        active = next((change for change in changes if change.name == "active"), None)
+        if active is not None:
+            self.action = Action.ENABLE if active.new else Action.DISABLE
+        elif not changes:
+            self.action, self.skipped = Action.OTHER, True
+        else:
+            self.action = Action.UPDATE
+
+
+def scim_attribute_name(name: str) -> str:
+    """accounts' attribute names as SCIM clients know them (name_given_name → name.givenName)."""
+    if name in _SPECIAL_NAMES:
+        return _SPECIAL_NAMES[name]
+    try:
+        return str(WorkAccount._meta.get_field(name).verbose_name)
+    except Exception:
+        return name
+
+
+def _credential_label(credential) -> str:
+    if credential is None:
+        return ""
+    label = getattr(credential, "label", None)
+    if label:
+        return f"secret token {label}"
+    return "OAuth access token"
+
+
+def _error_fields(response, note: ScimNote) -> tuple[str, str]:
+    if note.error is not None:
+        return note.error.scim_type or "", note.error.detail or ""
+    if response.status_code >= 400 and not response.streaming:
+        try:
+            body = json.loads(response.content or b"{}")
+        except ValueError:
+            return "", ""
+        return body.get("scimType", "") or "", str(body.get("detail", "") or "")
+    return "", ""
+
+
+def record_request(request, response) -> None:
+    """Log the request if it can be tied to a connection (a bearer nobody issued cannot)."""
+    if not settings.PROVISIONING_LOG_ENABLED:
+        return
+    note: ScimNote = getattr(request, "scim_note", None) or ScimNote()
+    principal = getattr(request, "scim", None)
+    connection = principal.connection if principal is not None else note.connection
+    if connection is None:
+        return
+    scim_type, detail = _error_fields(response, note)
+    event_record(
+        EventRecord(
+            organization=connection.organization,
+            connection=connection,
+            method=request.method,
+            path=request.get_full_path(),
+            http_status=response.status_code,
+            duration_ms=int((time.monotonic() - note.started) * 1000),
+            request_id=getattr(request, "request_id", "") or request.headers.get("client-request-id", ""),
+            credential=_credential_label(principal.credential if principal is not None else None),
+            resource_type=note.resource_type,
+            action=note.action,
+            skipped=note.skipped,
+            resource_id=note.resource_id,
+            external_id=note.external_id,
+            identity=note.identity,
+            scim_type=scim_type,
+            detail=detail,
+            modified_properties=[
+                (scim_attribute_name(change.name), change.old, change.new) for change in note.changes
+            ],
+            request_body=redacted_body(_body_of(request)),
+        )
+    )
+
+
+def _body_of(request) -> bytes:
+    try:
+        return request.body if request.method in ("POST", "PUT", "PATCH") else b""
+    except Exception:  # an oversized or unread stream: nothing to show
+        return b""
