@@ -125,6 +125,9 @@ class ProvisioningEvent(models.Model):
 
     scim_type = models.CharField("scimType", max_length=32, blank=True)
     detail = models.TextField(blank=True)
+    # A failure about a reference (unknown manager or group member): Entra's quarantine rules
+    # leave these out of the 40 % and 40,000 thresholds.
+    reference_failure = models.BooleanField(default=False)
     # [{"name": attribute, "old": …, "new": …}], secrets redacted.
     modified_properties = models.JSONField(default=list, blank=True)
     # The request body, secrets redacted and cut to a bounded size.
@@ -143,3 +146,154 @@ class ProvisioningEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.resource_type} {self.identity or self.resource_id or ''}: {self.status}"
+
+
+# Connection health and quarantine (Entra's rules, entra-scim.md §3) ------------------------------
+
+
+class HealthState(models.TextChoices):
+    HEALTHY = "healthy", "Healthy"
+    QUARANTINED = "quarantined", "Quarantined"
+    DISABLED = "disabled", "Disabled"  # quarantined for more than 28 days
+
+
+class QuarantineReason(models.TextChoices):
+    INVALID_CREDENTIALS = "invalid_credentials", "Invalid credentials"
+    SCIM_COMPLIANCE = "scim_compliance", "SCIM compliance issue"
+    TOO_MANY_FAILURES = "too_many_failures", "Too many failures"
+    FAILURE_LIMIT = "failure_limit", "Absolute failure limit reached"
+
+
+class ConnectionHealth(models.Model):
+    """One per connection: its state, the current quarantine, and the counters it is judged on."""
+
+    connection = models.OneToOneField(
+        "scim.ProvisioningConnection", on_delete=models.CASCADE, related_name="health"
+    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=16, choices=HealthState.choices, default=HealthState.HEALTHY)
+    reason = models.CharField(max_length=32, choices=QuarantineReason.choices, blank=True)
+    # Graph's status.quarantine: currentBegan, seriesBegan, seriesCount; nextAttempt is computed.
+    current_began = models.DateTimeField(null=True, blank=True)
+    series_began = models.DateTimeField(null=True, blank=True)
+    series_count = models.PositiveIntegerField(default=0)
+
+    # Counted since window_started_at (reset on recovery, on clear and when the window expires).
+    window_started_at = models.DateTimeField(default=timezone.now)
+    window_failures = models.PositiveIntegerField(default=0)  # reference failures excluded
+    window_reference_failures = models.PositiveIntegerField(default=0)  # manager, member
+    window_successes = models.PositiveIntegerField(default=0)
+    consecutive_credential_failures = models.PositiveIntegerField(default=0)
+    consecutive_compliance_failures = models.PositiveIntegerField(default=0)
+
+    # Thresholds: empty uses the site-wide default (Entra's numbers), so small organizations can
+    # set smaller ones.
+    min_failures = models.PositiveIntegerField(null=True, blank=True)
+    failure_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    failure_limit = models.PositiveIntegerField(null=True, blank=True)
+    absolute_limit = models.PositiveIntegerField(null=True, blank=True)
+
+    # The failure digest: failures after this event id have not been mailed yet.
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+    digested_through_event = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "connection health"
+        verbose_name_plural = "connection health"
+
+    def __str__(self):
+        return f"{self.connection_id}: {self.get_state_display()}"
+
+
+class HealthTransition(models.Model):
+    """Every change of state or reason, with who or what caused it."""
+
+    connection = models.ForeignKey(
+        "scim.ProvisioningConnection", on_delete=models.CASCADE, related_name="health_transitions"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    from_state = models.CharField(max_length=16, choices=HealthState.choices)
+    to_state = models.CharField(max_length=16, choices=HealthState.choices)
+    reason = models.CharField(max_length=32, choices=QuarantineReason.choices, blank=True)
+    cause = models.CharField(max_length=300)
+    actor = models.ForeignKey(
+        "accounts.WorkAccount", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.from_state} → {self.to_state} ({self.cause})"
+
+
+class NotificationSettings(models.Model):
+    """Who is told about a connection. connection=None holds the organization's defaults."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    connection = models.OneToOneField(
+        "scim.ProvisioningConnection",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notification_settings",
+    )
+    # One address per line; empty: use the organization's defaults.
+    addresses = models.TextField("notification e-mail addresses", blank=True)
+    send_on_failure = models.BooleanField("send an e-mail notification when a failure occurs", default=False)
+    digest_interval_minutes = models.PositiveIntegerField(default=60)
+
+    class Meta:
+        verbose_name = "notification settings"
+        verbose_name_plural = "notification settings"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(connection__isnull=True),
+                name="one_default_notification_settings_per_org",
+            ),
+        ]
+
+    def __str__(self):
+        return f"notifications for {self.connection_id or self.organization_id}"
+
+    @property
+    def address_list(self) -> list[str]:
+        return [line.strip() for line in self.addresses.splitlines() if line.strip()]
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILING = "failing", "Failing"  # still pending, the last attempt was refused
+
+
+class OutboxMessage(models.Model):
+    """
+    A mail the portal owes someone, written in the same transaction as the state change it
+    reports; a Celery task sends it and marks it sent, so nothing is lost while Redis or the
+    mail server is down.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(
+        "scim.ProvisioningConnection", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=32)
+    recipients = models.JSONField(default=list)
+    subject = models.CharField(max_length=300)
+    text_body = models.TextField()
+    html_body = models.TextField()
+    status = models.CharField(max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="outbox_status_created")]
+
+    def __str__(self):
+        return f"{self.kind} to {', '.join(self.recipients)}: {self.status}"

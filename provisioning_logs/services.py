@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import WorkGroup
 from accounts.selectors import live_accounts
+from provisioning_logs.health import health_observe
 from provisioning_logs.models import (
     ACTION_COUNT_FIELD,
     STATUS_COUNT_FIELD,
@@ -60,6 +61,16 @@ class EventRecord:
     detail: str = ""
     modified_properties: list = field(default_factory=list)  # [(name, old, new)]
     request_body: str = ""
+    reference_failure: bool = False  # about an unknown manager or member
+
+    @property
+    def credential_failure(self) -> bool:
+        return self.http_status == 401
+
+    @property
+    def compliance_failure(self) -> bool:
+        """Entra is asking for an endpoint we do not have: a wrong Tenant URL, not bad data."""
+        return self.resource_type == "" and self.http_status in (404, 405, 501)
 
     @property
     def status(self) -> str:
@@ -69,8 +80,15 @@ class EventRecord:
 
     @property
     def object_key(self) -> str:
-        """Which object the request handled, for the cycle's distinct count ('' for none)."""
-        key = self.resource_id or self.external_id or self.identity
+        """
+        Which object the request handled, for the cycle's distinct count ('' for none).
+
+        Keyed on the identity first (userName or displayName, what Entra matches on by default):
+        the lookup before a create knows only the userName it looked for, so keying on our id
+        would count the looked-up and the created user as two objects. A request by id that
+        failed before loading its object (404) knows only the id.
+        """
+        key = self.identity or self.resource_id or self.external_id
         if not key or self.resource_type not in ("User", "Group"):
             return ""
         return f"{self.resource_type}:{str(key).lower()}"[:300]
@@ -109,8 +127,16 @@ def event_record(record: EventRecord, *, now: datetime | None = None) -> Provisi
                     _jsonable(redacted_property(*change)) for change in record.modified_properties
                 ],
                 request_body=record.request_body,
+                reference_failure=record.reference_failure and record.http_status >= 400,
             )
             _count(cycle, record, now)
+            health_observe(
+                connection=record.connection,
+                event=event,
+                credential_failure=record.credential_failure,
+                compliance_failure=record.compliance_failure,
+                now=now,
+            )
         _running_cycles[record.connection.pk] = (cycle, now)
     except Exception:
         forget_running_cycles()

@@ -1,9 +1,44 @@
+"""Celery tasks. Entry points only: each calls one service."""
+
+from smtplib import SMTPException
+
 from celery import shared_task
 
+from provisioning_logs.health import health_tick
+from provisioning_logs.notifications import digests_send_due, outbox_deliver, outbox_requeue
 from provisioning_logs.retention import events_delete_expired
 
 
 @shared_task(name="provisioning_logs.delete_expired_events")
 def delete_expired_events() -> dict[str, int]:
-    """Periodic (Celery beat, daily): drop events older than PROVISIONING_LOG_RETENTION_DAYS."""
+    """Periodic (Celery beat): drop events older than PROVISIONING_LOG_RETENTION_DAYS."""
     return events_delete_expired()
+
+
+@shared_task(
+    name="provisioning_logs.send_outbox_message",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=20,
+)
+def send_outbox_message(self, message_id: int) -> str:
+    """Send one outbox mail; a refusing or unreachable mail server is retried with backoff."""
+    try:
+        return outbox_deliver(message_id)
+    except (SMTPException, OSError) as exc:
+        raise self.retry(exc=exc, countdown=min(600, 5 * 2**self.request.retries)) from None
+
+
+@shared_task(name="provisioning_logs.requeue_pending_outbox")
+def requeue_pending_outbox() -> int:
+    """Periodic: queue again what is still pending (queued while Redis was down, or refused)."""
+    return outbox_requeue()
+
+
+@shared_task(name="provisioning_logs.health_tick")
+def check_connection_health() -> dict[str, int]:
+    """Periodic: disable after 28 days of quarantine, restart counting windows, send digests."""
+    result = health_tick()
+    result["digests"] = digests_send_due()
+    return result

@@ -7,17 +7,22 @@ note, request and response into one provisioning event.
 import json
 import re
 import time
+import uuid
 from dataclasses import dataclass, field
+from urllib.parse import unquote_plus
 
 from django.conf import settings
 
 from accounts.models import WorkAccount
+from accounts.services import MANAGER_UNKNOWN, MEMBER_UNKNOWN
 from provisioning_logs.models import Action
-from provisioning_logs.redaction import redacted_body
+from provisioning_logs.redaction import REDACTED, is_secret_name, redacted_body
 from provisioning_logs.services import EventRecord, event_record
 
 
 _FILTER_VALUE = re.compile(r'\beq\s+"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
+# Errors about a reference (manager, group member): Entra's quarantine rules count them apart.
+_REFERENCE_ERROR_PREFIXES = tuple(template.split("{")[0] for template in (MANAGER_UNKNOWN, MEMBER_UNKNOWN))
 _SPECIAL_NAMES = {
     "active": "active",
     "manager_id": "manager",
@@ -121,7 +126,7 @@ def record_request(request, response) -> None:
             organization=connection.organization,
             connection=connection,
             method=request.method,
-            path=request.get_full_path(),
+            path=_logged_path(request),
             http_status=response.status_code,
             duration_ms=int((time.monotonic() - note.started) * 1000),
             request_id=getattr(request, "request_id", "") or request.headers.get("client-request-id", ""),
@@ -129,7 +134,7 @@ def record_request(request, response) -> None:
             resource_type=note.resource_type,
             action=note.action,
             skipped=note.skipped,
-            resource_id=note.resource_id,
+            resource_id=note.resource_id if note.resource_id is not None else _id_in_url(request, note),
             external_id=note.external_id,
             identity=note.identity,
             scim_type=scim_type,
@@ -138,8 +143,36 @@ def record_request(request, response) -> None:
                 (scim_attribute_name(change.name), change.old, change.new) for change in note.changes
             ],
             request_body=redacted_body(_body_of(request)),
+            reference_failure=detail.startswith(_REFERENCE_ERROR_PREFIXES),
         )
     )
+
+
+def _logged_path(request) -> str:
+    """The path and query, with the value of any secret-named query parameter redacted."""
+    path = request.get_full_path()
+    base, separator, query = path.partition("?")
+    if not separator:
+        return path
+    parameters = []
+    for parameter in query.split("&"):
+        name, equals, _ = parameter.partition("=")
+        parameters.append(
+            f"{name}={REDACTED}" if equals and is_secret_name(unquote_plus(name)) else parameter
+        )
+    return f"{base}?{'&'.join(parameters)}"
+
+
+def _id_in_url(request, note: ScimNote):
+    """The id a /Users/<id> or /Groups/<id> request named, when the view did not get to note it (404)."""
+    match = getattr(request, "resolver_match", None)
+    value = match.kwargs.get("uuid") if match is not None else None
+    if not value or note.resource_type not in ("User", "Group"):
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
 
 
 def _body_of(request) -> bytes:

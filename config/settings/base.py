@@ -178,11 +178,20 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 60
+# With Redis down, publishing must fail fast (the outbox row stays pending and is re-queued),
+# never hold up a SCIM request.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "delete-expired-provisioning-events": {
         "task": "provisioning_logs.delete_expired_events",
         "schedule": 6 * 3600,
     },
+    "requeue-pending-outbox": {"task": "provisioning_logs.requeue_pending_outbox", "schedule": 60},
+    "connection-health": {"task": "provisioning_logs.health_tick", "schedule": 300},
 }
 
 # PROVISIONING LOGS
@@ -193,6 +202,16 @@ PROVISIONING_LOG_RETENTION_DAYS = env_int("PROVISIONING_LOG_RETENTION_DAYS", 30)
 PROVISIONING_LOG_DELETE_BATCH = env_int("PROVISIONING_LOG_DELETE_BATCH", 5000)
 # A cycle that looks up at least half the managed objects (and at least this many) is initial.
 PROVISIONING_RESTART_MIN_LOOKUPS = env_int("PROVISIONING_RESTART_MIN_LOOKUPS", 10)
+# Quarantine (Entra's published rules; smaller numbers suit small organizations).
+QUARANTINE_MIN_FAILURES = env_int("QUARANTINE_MIN_FAILURES", 5000)
+QUARANTINE_FAILURE_PERCENT = env_int("QUARANTINE_FAILURE_PERCENT", 40)
+QUARANTINE_FAILURE_LIMIT = env_int("QUARANTINE_FAILURE_LIMIT", 40000)
+QUARANTINE_ABSOLUTE_LIMIT = env_int("QUARANTINE_ABSOLUTE_LIMIT", 60000)
+# Requests refused in a row before "Invalid credentials" / "SCIM compliance issue".
+QUARANTINE_CREDENTIAL_FAILURES = env_int("QUARANTINE_CREDENTIAL_FAILURES", 3)
+QUARANTINE_COMPLIANCE_FAILURES = env_int("QUARANTINE_COMPLIANCE_FAILURES", 3)
+# Failures are counted over a window that restarts this often while healthy.
+QUARANTINE_WINDOW_HOURS = env_int("QUARANTINE_WINDOW_HOURS", 24)
 # Logging every SCIM request can be switched off (benchmarks compare the two).
 PROVISIONING_LOG_ENABLED = env_bool("PROVISIONING_LOG_ENABLED", True)
 
