@@ -193,6 +193,11 @@ class ConnectionHealth(models.Model):
     failure_limit = models.PositiveIntegerField(null=True, blank=True)
     absolute_limit = models.PositiveIntegerField(null=True, blank=True)
 
+    # Mass-deprovisioning guard (off unless set): hold further disables/deletes of a cycle once
+    # it has disabled or deleted more than this share of the accounts, or this many.
+    guard_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    guard_count = models.PositiveIntegerField(null=True, blank=True)
+
     # The failure digest: failures after this event id have not been mailed yet.
     last_digest_at = models.DateTimeField(null=True, blank=True)
     digested_through_event = models.BigIntegerField(default=0)
@@ -297,3 +302,43 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.kind} to {', '.join(self.recipients)}: {self.status}"
+
+
+class StagedStatus(models.TextChoices):
+    STAGED = "staged", "Waiting for approval"
+    APPROVED = "approved", "Approved and applied"
+    DISCARDED = "discarded", "Discarded"
+
+
+class StagedDeprovisioning(models.Model):
+    """
+    A disable or delete held by the mass-deprovisioning guard: the cycle had already disabled or
+    deleted more of the organization's accounts than the connection allows. An admin approves
+    (it is applied then) or discards it.
+    """
+
+    connection = models.ForeignKey(
+        "scim.ProvisioningConnection", on_delete=models.CASCADE, related_name="staged_deprovisionings"
+    )
+    cycle = models.ForeignKey(ProvisioningCycle, on_delete=models.SET_NULL, null=True, related_name="+")
+    account = models.ForeignKey("accounts.WorkAccount", on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=8, choices=[(Action.DISABLE, "Disable"), (Action.DELETE, "Delete")])
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=16, choices=StagedStatus.choices, default=StagedStatus.STAGED)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        "accounts.WorkAccount", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "account"],
+                condition=models.Q(status="staged"),
+                name="one_staged_deprovisioning_per_account",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.action} {self.account_id}: {self.status}"
