@@ -73,3 +73,15 @@ def page(browser):
         yield page
     finally:
         context.close()
+
+
+def sign_in(page, username: str, password: str) -> None:
+    """Our sign-in page: the username, Continue, then the password (page already on step 1)."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enter password")
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()

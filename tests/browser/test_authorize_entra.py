@@ -24,6 +24,7 @@ from accounts.attributes import AccountAttributes
 from accounts.models import OrganizationRole
 from accounts.services import account_create, admin_create
 from scim.services import ENTRA_REDIRECT_URI, entra_client_create
+from tests.browser.conftest import sign_in
 
 
 PASSWORD = "a-long-enough-passphrase-42"
@@ -69,15 +70,6 @@ def authorize_url(base_url: str, client_id: str, state: str) -> str:
         {"response_type": "code", "client_id": client_id, "redirect_uri": ENTRA_REDIRECT_URI, "state": state}
     )
     return f"{base_url}/o/authorize/?{query}"
-
-
-def sign_in(page, username: str, password: str) -> None:
-    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Enter password")
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def open_consent_page_as_admin(page, live_server, entra_client, state: str) -> None:
