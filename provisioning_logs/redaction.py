@@ -16,10 +16,10 @@ def is_secret_name(name) -> bool:
 
 def _redact(value):
     if isinstance(value, dict):
-        # A PATCH operation names its attribute in "path": {"op": "replace", "path": "password", …}
-        secret_operation = (
-            is_secret_name(value.get("path", "")) if isinstance(value.get("path"), str) else False
-        )
+        # A PATCH operation names its attribute in "path": {"op": "replace", "path": "password", …}.
+        # Its keys are matched case-insensitively, as the PATCH parser does ("Path", "Value").
+        path = {str(key).lower(): item for key, item in value.items()}.get("path")
+        secret_operation = isinstance(path, str) and is_secret_name(path)
         return {
             key: REDACTED
             if is_secret_name(key) or (secret_operation and str(key).lower() == "value")
