@@ -1,0 +1,366 @@
+"""The provisioning dashboard: a panel per connection with the running cycle's progress and counts,
+the last completed cycle, the quarantine placeholder and a 7-day chart, and its JSON refresh."""
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.db import connection as db_connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import OrganizationRole, WorkAccount
+from provisioning_logs.models import CycleKind, CycleObject, ProvisioningCycle
+from provisioning_logs.selectors import DayOutcome, connection_dashboard, daily_outcomes
+from scim.services import DEFAULT_CONNECTION_NAME, connection_get_or_create
+from tests.conftest import PORTAL_PASSWORD
+
+
+pytestmark = pytest.mark.django_db
+
+DASHBOARD_URL = "/admin/provisioning_logs/provisioningevent/dashboard/"
+DATA_URL = "/admin/provisioning_logs/provisioningevent/dashboard/data.json"
+
+
+@pytest.fixture
+def browser(make_account, organization):
+    def sign_in(role, *, organization=organization) -> Client:
+        user_name = f"{role}@{organization.slug}.com"
+        make_account(user_name, organization=organization, role=role)
+        client = Client()
+        assert client.login(username=user_name, password=PORTAL_PASSWORD)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def admin_browser(browser):
+    return browser(OrganizationRole.ADMIN)
+
+
+@pytest.fixture
+def connection(organization):
+    return connection_get_or_create(organization=organization)
+
+
+def make_cycle(connection, *, started_at, last_event_at, handled=0, **fields) -> ProvisioningCycle:
+    cycle = ProvisioningCycle.objects.create(
+        organization=connection.organization,
+        connection=connection,
+        started_at=started_at,
+        last_event_at=last_event_at,
+        **fields,
+    )
+    CycleObject.objects.bulk_create(
+        CycleObject(cycle=cycle, object_key=f"User:{number}") for number in range(handled)
+    )
+    return cycle
+
+
+def panels(client, **params) -> list[dict]:
+    response = client.get(DATA_URL, params)
+    assert response.status_code == 200
+    return response.json()["connections"]
+
+
+def test_dashboard_data_reports_a_running_cycles_percent_and_counts(admin_browser, connection):
+    now = timezone.now()
+    make_cycle(
+        connection,
+        started_at=now - timedelta(minutes=3),
+        last_event_at=now - timedelta(seconds=5),
+        kind=CycleKind.INCREMENTAL,
+        expected_objects=8,
+        handled=2,
+        count_update=3,
+        count_disable=1,
+        count_success=3,
+        count_failure=1,
+    )
+
+    (panel,) = panels(admin_browser)
+    current = panel["current_cycle"]
+
+    assert {
+        key: current[key] for key in ("percent", "estimating", "handled", "expected", "progress_text")
+    } == {
+        "percent": 25,
+        "estimating": False,
+        "handled": 2,
+        "expected": 8,
+        "progress_text": "25%",
+    }
+    assert current["actions"] == {
+        "Create": 0,
+        "Update": 3,
+        "Disable": 1,
+        "Enable": 0,
+        "Delete": 0,
+        "Lookup": 0,
+        "Other": 0,
+    }
+    assert current["statuses"] == {"Success": 3, "Failure": 1, "Skipped": 0}
+    assert current["state_text"] == (
+        f"Incremental cycle running since {now - timedelta(minutes=3):%Y-%m-%d %H:%M:%S} UTC"
+    )
+
+
+def test_dashboard_data_says_estimating_for_a_first_cycle(admin_browser, create_user):
+    create_user("alice@contoso.com")
+
+    (panel,) = panels(admin_browser)
+    current = panel["current_cycle"]
+
+    assert (current["kind"], current["estimating"], current["percent"], current["progress_text"]) == (
+        "initial",
+        True,
+        None,
+        "estimating…",
+    )
+    assert current["handled_text"] == "1 objects handled so far"
+    assert (current["actions"]["Create"], current["statuses"]["Success"], current["total"]) == (1, 1, 1)
+
+
+def test_dashboard_data_reports_the_last_completed_cycle(admin_browser, connection):
+    started = datetime(2026, 11, 20, 8, 0, 0, tzinfo=UTC)
+    make_cycle(
+        connection,
+        started_at=started,
+        last_event_at=started + timedelta(minutes=42, seconds=7),
+        kind=CycleKind.INITIAL,
+        count_create=40,
+        count_lookup=40,
+        count_success=79,
+        count_failure=1,
+    )
+
+    (panel,) = panels(admin_browser)
+
+    assert panel["current_cycle"] is None
+    last = panel["last_completed_cycle"]
+    assert {
+        key: last[key] for key in ("kind", "started_text", "ended_text", "duration_seconds", "duration_text")
+    } == {
+        "kind": "initial",
+        "started_text": "2026-11-20 08:00:00 UTC",
+        "ended_text": "2026-11-20 08:42:07 UTC",
+        "duration_seconds": 2527,
+        "duration_text": "42 min 07 s",
+    }
+    assert (last["actions"]["Create"], last["actions"]["Lookup"], last["statuses"], last["total"]) == (
+        40,
+        40,
+        {"Success": 79, "Failure": 1, "Skipped": 0},
+        80,
+    )
+
+
+def test_dashboard_data_shows_the_previous_cycle_as_last_completed_while_one_runs(admin_browser, connection):
+    now = timezone.now()
+    previous = make_cycle(
+        connection, started_at=now - timedelta(days=1), last_event_at=now - timedelta(hours=23)
+    )
+    make_cycle(connection, started_at=now - timedelta(minutes=1), last_event_at=now, expected_objects=0)
+
+    (panel,) = panels(admin_browser)
+
+    assert panel["current_cycle"]["progress_text"] == "99%"
+    assert panel["last_completed_cycle"]["started_at"] == previous.started_at.astimezone(UTC).isoformat()
+
+
+def test_dashboard_data_is_never_cached(admin_browser, connection):
+    response = admin_browser.get(DATA_URL)
+
+    assert "no-store" in response["Cache-Control"]
+    assert response["Content-Type"] == "application/json"
+
+
+def test_dashboard_data_names_the_connection_and_its_state(admin_browser, connection):
+    connection.enabled = False
+    connection.save()
+
+    (panel,) = panels(admin_browser)
+
+    assert (panel["id"], panel["name"], panel["enabled"], panel["status_text"]) == (
+        connection.pk,
+        DEFAULT_CONNECTION_NAME,
+        False,
+        "Turned off",
+    )
+
+
+def test_dashboard_data_of_one_connection(admin_browser, connection, organization):
+    second = connection_get_or_create(organization=organization, name="Entra test tenant")
+
+    assert [panel["name"] for panel in panels(admin_browser, connection=second.pk)] == ["Entra test tenant"]
+
+
+def test_dashboard_data_of_another_organizations_connection_is_not_found(admin_browser, other_organization):
+    theirs = connection_get_or_create(organization=other_organization)
+
+    assert admin_browser.get(DATA_URL, {"connection": theirs.pk}).status_code == 404
+
+
+def test_dashboard_has_no_panel_of_another_organization(admin_browser, connection, other_organization):
+    theirs = connection_get_or_create(organization=other_organization)
+
+    html = admin_browser.get(DASHBOARD_URL).content.decode()
+
+    assert [panel["id"] for panel in panels(admin_browser)] == [connection.pk]
+    assert re.findall(r'id="connection-panel-(\d+)"', html) == [str(connection.pk)]
+    assert f'id="connection-panel-{theirs.pk}"' not in html
+
+
+def test_superuser_dashboard_shows_every_connection(connection, other_organization):
+    theirs = connection_get_or_create(organization=other_organization)
+    client = Client()
+    client.force_login(WorkAccount.objects.create_superuser("root@platform.example", PORTAL_PASSWORD))
+
+    assert [(panel["organization"], panel["id"]) for panel in panels(client)] == [
+        ("contoso", connection.pk),
+        ("fabrikam", theirs.pk),
+    ]
+
+
+def test_dashboard_page_shows_the_progress_bar_of_a_running_cycle(admin_browser, connection):
+    now = timezone.now()
+    make_cycle(connection, started_at=now, last_event_at=now, expected_objects=4, handled=1)
+
+    html = admin_browser.get(DASHBOARD_URL).content.decode()
+
+    assert (
+        f'<progress id="cycle-progress-{connection.pk}" max="100" value="25" aria-label="Cycle progress">'
+        "25%</progress>"
+    ) in html
+    assert f'<span id="cycle-progress-text-{connection.pk}" class="cycle-progress-text">25%</span>' in html
+
+
+def test_dashboard_page_shows_an_indeterminate_bar_while_estimating(admin_browser, create_user, connection):
+    create_user("alice@contoso.com")
+
+    html = admin_browser.get(DASHBOARD_URL).content.decode()
+
+    assert (
+        f'<progress id="cycle-progress-{connection.pk}" max="100" aria-label="Cycle progress" '
+        'aria-valuetext="estimating…">estimating…</progress>'
+    ) in html
+    assert f'<strong id="current-count-{connection.pk}-create">1</strong>' in html
+
+
+def test_dashboard_page_says_when_no_cycle_runs_or_completed(admin_browser, connection):
+    html = admin_browser.get(DASHBOARD_URL).content.decode()
+
+    assert f'<p id="current-cycle-state-{connection.pk}">No cycle is running.</p>' in html
+    assert f'<div id="current-cycle-details-{connection.pk}" hidden>' in html
+    assert f'<p id="last-cycle-state-{connection.pk}">No cycle has completed yet.</p>' in html
+
+
+def test_dashboard_page_shows_the_quarantine_placeholder(admin_browser, connection):
+    html = admin_browser.get(DASHBOARD_URL).content.decode()
+
+    assert (
+        f'<p class="quarantine-status" id="quarantine-status-{connection.pk}">'
+        "Quarantine: not evaluated yet</p>"
+    ) in html
+
+
+def test_dashboard_page_polls_the_data_url(admin_browser, connection):
+    html = admin_browser.get(DASHBOARD_URL).content.decode()
+
+    assert f'data-refresh-url="{DATA_URL}" data-refresh-seconds="2"' in html
+    assert '<script src="/static/portal/dashboard.js" defer></script>' in html
+
+
+def test_dashboard_page_of_one_connection_polls_for_that_connection(admin_browser, connection, organization):
+    connection_get_or_create(organization=organization, name="Entra test tenant")
+
+    html = admin_browser.get(DASHBOARD_URL, {"connection": connection.pk}).content.decode()
+
+    assert re.findall(r'id="connection-panel-(\d+)"', html) == [str(connection.pk)]
+    assert f'data-refresh-url="{DATA_URL}?connection={connection.pk}"' in html
+
+
+def test_dashboard_chart_has_a_success_and_a_failure_bar_per_day(admin_browser, connection):
+    now = timezone.now()
+    make_cycle(
+        connection,
+        started_at=now - timedelta(days=1),
+        last_event_at=now - timedelta(days=1),
+        count_success=4,
+        count_failure=2,
+    )
+
+    html = admin_browser.get(DASHBOARD_URL).content.decode()
+    chart = re.search(
+        rf'<div id="daily-chart-{connection.pk}" class="daily-chart">(.*?)</div>', html, re.S
+    ).group(1)
+
+    titles = re.findall(r"<title>(\d{4}-\d\d-\d\d): (\d+) succeeded, (\d+) failed</title>", chart)
+    yesterday = timezone.localdate(now) - timedelta(days=1)
+    assert len(titles) == 7
+    assert titles[5] == (yesterday.isoformat(), "4", "2")
+    assert re.findall(r'<rect class="chart-(success|failure)"[^>]* height="([\d.]+)"/>', chart)[10:12] == [
+        ("success", "100.0"),
+        ("failure", "50.0"),
+    ]
+
+
+def test_daily_outcomes_sum_cycles_by_the_day_they_started(connection):
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    make_cycle(connection, started_at=now - timedelta(days=8), last_event_at=now, count_success=100)
+    make_cycle(
+        connection,
+        started_at=datetime(2026, 11, 24, 23, 50, tzinfo=UTC),
+        last_event_at=now,
+        count_success=3,
+        count_failure=1,
+    )
+    make_cycle(
+        connection, started_at=datetime(2026, 11, 24, 1, 0, tzinfo=UTC), last_event_at=now, count_success=2
+    )
+    make_cycle(
+        connection, started_at=datetime(2026, 11, 26, 0, 0, tzinfo=UTC), last_event_at=now, count_failure=5
+    )
+
+    assert daily_outcomes(connection, now=now) == (
+        DayOutcome(date(2026, 11, 20), 0, 0),
+        DayOutcome(date(2026, 11, 21), 0, 0),
+        DayOutcome(date(2026, 11, 22), 0, 0),
+        DayOutcome(date(2026, 11, 23), 0, 0),
+        DayOutcome(date(2026, 11, 24), 5, 1),
+        DayOutcome(date(2026, 11, 25), 0, 0),
+        DayOutcome(date(2026, 11, 26), 0, 5),
+    )
+
+
+def test_dashboard_never_reads_the_events_table(admin_browser, create_user):
+    create_user("alice@contoso.com")
+
+    with CaptureQueriesContext(db_connection) as queries:
+        panels(admin_browser)
+
+    assert not [query["sql"] for query in queries if "provisioning_logs_provisioningevent" in query["sql"]]
+
+
+def test_connection_dashboard_of_a_connection_without_cycles(connection):
+    dashboard = connection_dashboard(connection)
+
+    assert (dashboard.current, dashboard.last_completed, len(dashboard.daily)) == (None, None, 7)
+
+
+def test_support_staff_can_open_the_dashboard(browser, connection):
+    support = browser(OrganizationRole.SUPPORT)
+
+    assert support.get(DASHBOARD_URL).status_code == 200
+    assert support.get(DATA_URL).status_code == 200
+
+
+def test_member_cannot_open_the_dashboard(browser, connection):
+    member = browser(OrganizationRole.MEMBER)
+
+    for url in (DASHBOARD_URL, DATA_URL):
+        response = member.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
