@@ -64,3 +64,18 @@ def health_summary(connection, now=None) -> HealthSummary:
         send_on_failure=send_on_failure,
         digest_interval_minutes=interval,
     )
+
+
+def quarantine_text(connection, now=None) -> tuple[str, str]:
+    """(state, one line) for the dashboard: healthy, or the quarantine with reason and next retry."""
+    now = now or timezone.now()
+    health = health_of(connection)
+    held = StagedDeprovisioning.objects.filter(connection=connection, status=StagedStatus.STAGED).count()
+    held_text = f" · {held} disable(s)/delete(s) held for approval" if held else ""
+    if health.state == HealthState.HEALTHY:
+        return health.state, f"Healthy{held_text}"
+    since = f"{health.current_began:%Y-%m-%d %H:%M} UTC" if health.current_began else "unknown"
+    line = f"{health.get_state_display()}: {health.get_reason_display()} (since {since}"
+    retry = next_attempt(health, now)
+    line += f"; next retry expected {retry:%Y-%m-%d %H:%M} UTC)" if retry else ")"
+    return health.state, line + held_text

@@ -5,6 +5,8 @@ the two side by side: one ProvisioningEvent per SCIM request, grouped into Provi
 """
 
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -142,6 +144,9 @@ class ProvisioningEvent(models.Model):
             models.Index(fields=["resource_id", "-created_at"], name="event_resource_created"),
             models.Index(fields=["request_id"], name="event_request_id"),
             models.Index(fields=["created_at"], name="event_created"),
+            # The portal's search: a userName or displayName, whole and case-insensitive.
+            models.Index(F("organization"), Upper("identity"), name="event_org_identity"),
+            models.Index(fields=["organization", "external_id"], name="event_org_external_id"),
         ]
 
     def __str__(self):

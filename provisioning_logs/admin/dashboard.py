@@ -1,6 +1,6 @@
 """
 The provisioning dashboard: one panel per connection with the running cycle's progress and live
-counts, the last completed cycle, a quarantine placeholder and a 7-day chart of successes and
+counts, the last completed cycle, the connection's health and a 7-day chart of successes and
 failures. The page polls a JSON view of the same panels (dashboard.js) every two seconds.
 """
 
@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from provisioning_logs.health_summary import quarantine_text
 from provisioning_logs.models import Action, Status
 from provisioning_logs.selectors import (
     ConnectionDashboard,
@@ -25,7 +26,6 @@ from provisioning_logs.selectors import (
 
 REFRESH_SECONDS = 2
 ESTIMATING = "estimating…"
-QUARANTINE_PLACEHOLDER = "Quarantine: not evaluated yet"
 NO_RUNNING_CYCLE = "No cycle is running."
 NO_COMPLETED_CYCLE = "No cycle has completed yet."
 CHART_LABEL = "Successes and failures per day, last 7 days"
@@ -143,6 +143,7 @@ def chart_svg(connection_pk: int, daily) -> str:
 
 def panel_data(dashboard: ConnectionDashboard) -> dict:
     connection = dashboard.connection
+    health_state, health_text = quarantine_text(connection)
     return {
         "id": connection.pk,
         "name": connection.name,
@@ -150,6 +151,8 @@ def panel_data(dashboard: ConnectionDashboard) -> dict:
         "organization_name": connection.organization.name,
         "enabled": connection.enabled,
         "status_text": "Enabled" if connection.enabled else "Turned off",
+        "health_state": health_state,
+        "quarantine_text": health_text,
         "current_cycle": _current(dashboard.current),
         "last_completed_cycle": _last_completed(dashboard.last_completed),
         "daily": [
@@ -209,7 +212,6 @@ def dashboard_view(model_admin, request):
         "panels": [_with_count_rows(panel) for panel in _panels(request)],
         "data_url": data_url,
         "refresh_seconds": REFRESH_SECONDS,
-        "quarantine_placeholder": QUARANTINE_PLACEHOLDER,
         "estimating": ESTIMATING,
         "no_running_cycle": NO_RUNNING_CYCLE,
         "no_completed_cycle": NO_COMPLETED_CYCLE,

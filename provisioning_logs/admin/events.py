@@ -21,7 +21,7 @@ from provisioning_logs.selectors import object_ids_with_external_id
 
 
 SEARCH_HELP = (
-    "Search by identity or externalId (or part of one), or by an exact id or request id; "
+    "Search by a whole userName or displayName (any case), externalId, id or request id; "
     "a GUID finds the events of the account or group with that id or externalId."
 )
 
@@ -90,7 +90,10 @@ class ProvisioningEventAdmin(OrganizationScopedAdmin):
         try:
             resource_id = uuid.UUID(term)
         except ValueError:
-            matches = Q(identity__icontains=term) | Q(external_id__icontains=term) | Q(request_id=term)
+            # Whole values only (userName/displayName case-insensitively, externalId exactly as
+            # RFC 7643 compares it), so indexes answer it with millions of events; a substring
+            # search scanned the whole table (0.9 s at 1,000,000 events).
+            matches = Q(identity__iexact=term) | Q(external_id=term) | Q(request_id=term)
         else:
             # Every branch is indexed, so an id search stays fast with millions of events. Entra's
             # externalId is often an object's GUID: it is looked up on the accounts and groups

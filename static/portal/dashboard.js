@@ -65,6 +65,11 @@
       status.classList.toggle("connection-off", !panel.enabled);
     }
     setText("connection-status-" + pk, panel.status_text);
+    setText("quarantine-status-" + pk, panel.quarantine_text);
+    const health = byId("quarantine-status-" + pk);
+    if (health) {
+      health.className = "quarantine-status health-" + panel.health_state;
+    }
 
     const current = panel.current_cycle;
     setText("current-cycle-state-" + pk, current ? current.state_text : root.dataset.noRunningCycle);

@@ -257,13 +257,32 @@ def test_dashboard_page_says_when_no_cycle_runs_or_completed(admin_browser, conn
     assert f'<p id="last-cycle-state-{connection.pk}">No cycle has completed yet.</p>' in html
 
 
-def test_dashboard_page_shows_the_quarantine_placeholder(admin_browser, connection):
+def test_dashboard_page_shows_a_healthy_connection(admin_browser, connection):
     html = admin_browser.get(DASHBOARD_URL).content.decode()
 
     assert (
-        f'<p class="quarantine-status" id="quarantine-status-{connection.pk}">'
-        "Quarantine: not evaluated yet</p>"
+        f'<span class="quarantine-status health-healthy" id="quarantine-status-{connection.pk}">Healthy</span>'
     ) in html
+
+
+def test_dashboard_shows_the_quarantine_reason_and_next_retry(admin_browser, connection):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from provisioning_logs.health import health_of
+
+    health = health_of(connection)
+    health.state, health.reason = "quarantined", "invalid_credentials"
+    health.current_began = timezone.now() - timedelta(hours=1)
+    health.save()
+    retry = health.current_began + timedelta(hours=6)
+    panel = admin_browser.get(DATA_URL).json()["connections"][0]
+    assert (panel["health_state"], panel["quarantine_text"]) == (
+        "quarantined",
+        f"Quarantined: Invalid credentials (since {health.current_began:%Y-%m-%d %H:%M} UTC; "
+        f"next retry expected {retry:%Y-%m-%d %H:%M} UTC)",
+    )
 
 
 def test_dashboard_page_polls_the_data_url(admin_browser, connection):

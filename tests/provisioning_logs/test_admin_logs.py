@@ -374,18 +374,25 @@ def test_filter_with_an_invalid_date_reports_an_error(admin_browser, record):
 # Search -------------------------------------------------------------------------------------------
 
 
-def test_search_matches_part_of_the_identity(admin_browser, record):
+def test_search_matches_the_whole_identity_in_any_case(admin_browser, record):
     record(identity="alice@contoso.com")
     record(identity="bob@contoso.com")
 
-    assert identities(page(admin_browser, q="ALICE")) == ["alice@contoso.com"]
+    assert identities(page(admin_browser, q="ALICE@Contoso.com")) == ["alice@contoso.com"]
+
+
+def test_search_does_not_match_part_of_an_identity(admin_browser, record):
+    # Whole values only: a substring search cannot use an index and scanned a million events.
+    record(identity="alice@contoso.com")
+
+    assert identities(page(admin_browser, q="alice")) == []
 
 
 def test_search_matches_the_external_id(admin_browser, record):
     record(identity="alice@contoso.com", external_id="emp-4711")
     record(identity="bob@contoso.com", external_id="emp-4712")
 
-    assert identities(page(admin_browser, q="4712")) == ["bob@contoso.com"]
+    assert identities(page(admin_browser, q="emp-4712")) == ["bob@contoso.com"]
 
 
 def test_search_by_id_matches_it_exactly(admin_browser, record):
@@ -416,7 +423,8 @@ def test_search_never_shows_another_organizations_events(admin_browser, create_u
     create_user("alice@contoso.com")
     create_user("alice@fabrikam.com", client=other_scim)
 
-    assert identities(page(admin_browser, q="alice")) == ["alice@contoso.com"]
+    assert identities(page(admin_browser, q="alice@contoso.com")) == ["alice@contoso.com"]
+    assert identities(page(admin_browser, q="alice@fabrikam.com")) == []
 
 
 # The detail page ----------------------------------------------------------------------------------
