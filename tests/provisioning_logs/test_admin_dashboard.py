@@ -261,7 +261,8 @@ def test_dashboard_page_shows_a_healthy_connection(admin_browser, connection):
     html = admin_browser.get(DASHBOARD_URL).content.decode()
 
     assert (
-        f'<span class="quarantine-status health-healthy" id="quarantine-status-{connection.pk}">Healthy</span>'
+        '<span class="quarantine-status health-healthy" '
+        f'id="quarantine-status-{connection.pk}">Healthy</span>'
     ) in html
 
 
