@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -33,6 +34,10 @@ from provisioning_logs.models import (
 logger = logging.getLogger(__name__)
 MAX_ADDRESSES = 20
 DIGEST_SAMPLES = 20
+# send_outbox_message retries a refused mail at most this many seconds apart; a failing message
+# not tried for clearly longer has no retry left (retries exhausted, or lost with the broker).
+RETRY_MAX_COUNTDOWN = 600
+FAILING_IDLE = timedelta(seconds=RETRY_MAX_COUNTDOWN) + timedelta(minutes=5)
 
 
 # Settings and recipients -------------------------------------------------------------------------
@@ -191,11 +196,17 @@ def _send(message: OutboxMessage) -> None:
 
 
 def outbox_requeue(*, now: datetime | None = None, older_than: timedelta = timedelta(minutes=1)) -> int:
-    """Periodic: ask again for everything still pending (e.g. queued while Redis was down)."""
+    """
+    Periodic: ask again for everything still pending (e.g. queued while Redis was down), and for
+    failing messages whose task stopped retrying. A failing message its task is still retrying
+    with backoff is left alone: queuing it again every minute would start one more retry chain
+    each time and defeat the backoff.
+    """
     now = now or timezone.now()
     ids = list(
         OutboxMessage.objects.filter(
-            status__in=[OutboxStatus.PENDING, OutboxStatus.FAILING], created_at__lte=now - older_than
+            Q(status=OutboxStatus.PENDING, created_at__lte=now - older_than)
+            | Q(status=OutboxStatus.FAILING, last_attempt_at__lte=now - FAILING_IDLE)
         ).values_list("pk", flat=True)[:1000]
     )
     for message_id in ids:

@@ -5,7 +5,12 @@ from smtplib import SMTPException
 from celery import shared_task
 
 from provisioning_logs.health import health_tick
-from provisioning_logs.notifications import digests_send_due, outbox_deliver, outbox_requeue
+from provisioning_logs.notifications import (
+    RETRY_MAX_COUNTDOWN,
+    digests_send_due,
+    outbox_deliver,
+    outbox_requeue,
+)
 from provisioning_logs.retention import events_delete_expired
 
 
@@ -27,7 +32,7 @@ def send_outbox_message(self, message_id: int) -> str:
     try:
         return outbox_deliver(message_id)
     except (SMTPException, OSError) as exc:
-        raise self.retry(exc=exc, countdown=min(600, 5 * 2**self.request.retries)) from None
+        raise self.retry(exc=exc, countdown=min(RETRY_MAX_COUNTDOWN, 5 * 2**self.request.retries)) from None
 
 
 @shared_task(name="provisioning_logs.requeue_pending_outbox")
