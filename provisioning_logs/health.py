@@ -112,11 +112,23 @@ _RESET_WINDOW = {
 }
 
 
+# connection id → its health row id, for this process: rows are never deleted but with their
+# connection, so a known id saves the lookup on every event.
+_health_ids: dict[int, int] = {}
+
+
+def _health_id(connection) -> int:
+    health_id = _health_ids.get(connection.pk)
+    if health_id is None:
+        health_id = _health_ids[connection.pk] = health_of(connection).pk
+    return health_id
+
+
 def health_observe(*, connection, event, credential_failure: bool, compliance_failure: bool, now) -> None:
-    health = health_of(connection)
+    health_id = _health_id(connection)
     if event.status == "Failure":
         counter = "window_reference_failures" if event.reference_failure else "window_failures"
-        ConnectionHealth.objects.filter(pk=health.pk).update(
+        ConnectionHealth.objects.filter(pk=health_id).update(
             **{counter: F(counter) + 1},
             consecutive_credential_failures=F("consecutive_credential_failures") + 1
             if credential_failure
@@ -125,24 +137,32 @@ def health_observe(*, connection, event, credential_failure: bool, compliance_fa
             if compliance_failure
             else 0,
         )
-        _judge(health.pk, now, event)
+        _judge(health_id, now, event)
         return
-    ConnectionHealth.objects.filter(pk=health.pk).update(
-        window_successes=F("window_successes") + 1,
-        consecutive_credential_failures=0,
-        consecutive_compliance_failures=0,
+    success = {
+        "window_successes": F("window_successes") + 1,
+        "consecutive_credential_failures": 0,
+        "consecutive_compliance_failures": 0,
+    }
+    # The everyday case, a success on a healthy connection, is this one UPDATE.
+    if ConnectionHealth.objects.filter(pk=health_id, state=HealthState.HEALTHY).update(**success):
+        return
+    ConnectionHealth.objects.filter(pk=health_id).update(**success)
+    # "If any of the retries gets a successful response, the job is automatically put out of
+    # quarantine" (Entra). Re-checked under the lock: another request may have done it.
+    _transition_locked(
+        health_id,
+        to_state=HealthState.HEALTHY,
+        reason="",
+        cause=f"A request succeeded again ({event.method} {event.path[:120]}, HTTP {event.http_status}).",
+        now=now,
+        only_from=(HealthState.QUARANTINED, HealthState.DISABLED),
     )
-    if health.state != HealthState.HEALTHY:
-        # "If any of the retries gets a successful response, the job is automatically put out of
-        # quarantine" (Entra). Re-checked under the lock: another request may have done it.
-        _transition_locked(
-            health.pk,
-            to_state=HealthState.HEALTHY,
-            reason="",
-            cause=f"A request succeeded again ({event.method} {event.path[:120]}, HTTP {event.http_status}).",
-            now=now,
-            only_from=(HealthState.QUARANTINED, HealthState.DISABLED),
-        )
+
+
+def forget_health_ids() -> None:
+    """Drop this process's cache (tests whose database is rolled back call it)."""
+    _health_ids.clear()
 
 
 def _judge(health_pk: int, now, event) -> None:
@@ -243,12 +263,12 @@ def health_tick(*, now=None) -> dict[str, int]:
     now = now or timezone.now()
     disabled = 0
     overdue = ConnectionHealth.objects.filter(
-        state=HealthState.QUARANTINED, current_began__lte=now - DISABLE_AFTER
+        state=HealthState.QUARANTINED, current_began__lt=now - DISABLE_AFTER
     ).values_list("pk", flat=True)
     for health_pk in list(overdue):
         with transaction.atomic():
             health = ConnectionHealth.objects.select_for_update().get(pk=health_pk)
-            if health.state == HealthState.QUARANTINED and health.current_began <= now - DISABLE_AFTER:
+            if health.state == HealthState.QUARANTINED and health.current_began < now - DISABLE_AFTER:
                 _transition(
                     health,
                     to_state=HealthState.DISABLED,

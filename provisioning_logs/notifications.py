@@ -8,6 +8,7 @@ import logging
 from datetime import datetime, timedelta
 from smtplib import SMTPException
 
+from celery.exceptions import Retry
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -94,6 +95,19 @@ def notification_settings_save(
     if not 5 <= digest_interval_minutes <= 7 * 24 * 60:
         raise ValidationError("The digest interval must be between 5 minutes and 7 days.")
     with transaction.atomic():
+        if connection is not None and send_on_failure and not effective_settings(connection)[1]:
+            # Turning the failure e-mails on starts from now: the first digest reports new
+            # failures, not the whole retained log.
+            latest = (
+                ProvisioningEvent.objects.filter(connection=connection)
+                .order_by("-pk")
+                .values_list("pk", flat=True)
+            )
+            ConnectionHealth.objects.update_or_create(
+                connection=connection,
+                defaults={"digested_through_event": latest.first() or 0},
+                create_defaults={"organization": organization, "digested_through_event": latest.first() or 0},
+            )
         row, _ = NotificationSettings.objects.update_or_create(
             organization=organization,
             connection=connection,
@@ -139,6 +153,8 @@ def queue_delivery(message_id: int) -> None:
 
     try:
         send_outbox_message.delay(message_id)
+    except Retry:
+        pass  # eager mode: the send was tried now, refused and recorded; the re-queue task retries it
     except Exception:  # broker unreachable: SCIM must not notice
         logger.warning("Could not queue outbox message %s; it stays pending", message_id, exc_info=True)
 
@@ -207,7 +223,9 @@ def outbox_requeue(*, now: datetime | None = None, older_than: timedelta = timed
         OutboxMessage.objects.filter(
             Q(status=OutboxStatus.PENDING, created_at__lte=now - older_than)
             | Q(status=OutboxStatus.FAILING, last_attempt_at__lte=now - FAILING_IDLE)
-        ).values_list("pk", flat=True)[:1000]
+        )
+        .order_by("created_at")  # oldest first, so a backlog drains in order
+        .values_list("pk", flat=True)[:1000]
     )
     for message_id in ids:
         queue_delivery(message_id)

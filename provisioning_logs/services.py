@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.models import WorkGroup
 from accounts.selectors import live_accounts
-from provisioning_logs.health import health_observe
+from provisioning_logs.health import forget_health_ids, health_observe
 from provisioning_logs.models import (
     ACTION_COUNT_FIELD,
     STATUS_COUNT_FIELD,
@@ -141,7 +141,7 @@ def event_record(record: EventRecord, *, now: datetime | None = None) -> Provisi
             )
         _running_cycles[record.connection.pk] = (cycle, now)
     except Exception:
-        forget_running_cycles()
+        forget_running_cycles()  # a cached row may be what failed (e.g. rolled back, deleted)
         logger.exception("Could not record the provisioning event of %s %s", record.method, record.path)
         return None
     return event
@@ -175,8 +175,9 @@ def _current_cycle(record: EventRecord, now: datetime) -> ProvisioningCycle:
 
 
 def forget_running_cycles() -> None:
-    """Drop this process's cache (tests that move the clock or rewrite cycles call it)."""
+    """Drop this process's caches (tests that move the clock or roll the database back call it)."""
     _running_cycles.clear()
+    forget_health_ids()
 
 
 def _current_cycle_from_database(record: EventRecord, now: datetime) -> ProvisioningCycle:

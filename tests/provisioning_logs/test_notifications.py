@@ -685,3 +685,17 @@ def test_send_test_reports_an_unreachable_server(settings, connection):
         "The mail server did not accept the test e-mail: "
         "ConnectionRefusedError: [Errno 111] Connection refused"
     )
+
+
+def test_turning_failure_emails_on_reports_only_failures_from_then_on(scim, organization, create_user):
+    from provisioning_logs.models import ConnectionHealth, ProvisioningEvent
+    from provisioning_logs.notifications import notification_settings_save
+
+    create_user("alice@contoso.com")
+    assert scim.post("/Users", {"userName": "alice@contoso.com"}).status_code == 409
+    connection = organization.connections.get()
+    notification_settings_save(
+        connection=connection, organization=organization, addresses="it@contoso.com", send_on_failure=True
+    )
+    failure = ProvisioningEvent.objects.get(status="Failure")
+    assert ConnectionHealth.objects.get(connection=connection).digested_through_event >= failure.pk
