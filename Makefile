@@ -5,19 +5,21 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
+XMLSEC1 := /usr/bin/xmlsec1
+REDIS_SERVER := /usr/bin/redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-sqlite test-postgres lint format migrate worker bench bench-large clean
+.PHONY: run test test-sqlite test-postgres lint format migrate worker beat bench bench-large clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml | $(BIN)/python $(XMLSEC1)
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python $(CHROMIUM)
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python $(CHROMIUM) $(XMLSEC1) $(REDIS_SERVER)
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(VENV)/.installed $@
 
@@ -25,6 +27,16 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python $(CHROMIUM)
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
+# The delivery fault tests start their own Redis (and stop it) beside the shared one.
+$(REDIS_SERVER):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server
+
+# Single sign-on (pysaml2) signs and verifies XML with Debian's xmlsec1; install it when missing.
+$(XMLSEC1):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq xmlsec1
 
 ## run: install, migrate, seed the demo organization (contoso), serve on http://$(HOST):$(PORT)
 run: $(VENV)/.installed
@@ -58,11 +70,20 @@ migrate: $(VENV)/.installed
 worker: $(VENV)/.installed
 	$(BIN)/celery -A config worker --loglevel=info
 
+## beat: the Celery scheduler (log retention, outbox re-queue, connection health and digests)
+beat: $(VENV)/.installed
+	$(BIN)/celery -A config beat --loglevel=info --schedule $(VENV)/celerybeat-schedule
+
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/scim_users.py
 
 bench-large: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/scim_users.py --accounts 100000
+
+## bench-logs: provisioning log cost per SCIM request, and the admin event list with 1M events
+.PHONY: bench-logs
+bench-logs: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/provisioning_logs.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
