@@ -61,7 +61,7 @@ def _current(summary: CycleSummary | None) -> dict | None:
     progress = summary.progress
     kind = summary.cycle.get_kind_display()
     if progress.estimating:
-        handled_text = f"{progress.handled} objects handled so far"
+        handled_text = f"{progress.handled} object{'' if progress.handled == 1 else 's'} handled so far"
     else:
         handled_text = f"{progress.handled} of {progress.expected} objects"
     return {

@@ -119,7 +119,7 @@ def test_dashboard_data_says_estimating_for_a_first_cycle(admin_browser, create_
         None,
         "estimating…",
     )
-    assert current["handled_text"] == "1 objects handled so far"
+    assert current["handled_text"] == "1 object handled so far"
     assert (current["actions"]["Create"], current["statuses"]["Success"], current["total"]) == (1, 1, 1)
 
 
