@@ -154,3 +154,28 @@ def _fresh_cycle_cache():
 def without_provisioning_log(settings):
     """For tests that count the SCIM work itself; the log's own cost is tested separately."""
     settings.PROVISIONING_LOG_ENABLED = False
+
+
+@pytest.fixture
+def portal_client(make_account, organization):
+    """A factory: a Django client signed in to the portal as a new account with the given role."""
+    from django.test import Client
+
+    def sign_in(role, *, organization=organization, user_name=None) -> Client:
+        user_name = user_name or f"{role}@{organization.slug}.com"
+        make_account(user_name, organization=organization, role=role)
+        client = Client()
+        assert client.login(username=user_name, password=PORTAL_PASSWORD)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def admin_browser(portal_client):
+    return portal_client("admin")
+
+
+@pytest.fixture
+def support_browser(portal_client):
+    return portal_client("support")

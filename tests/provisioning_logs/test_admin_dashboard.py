@@ -24,23 +24,6 @@ DATA_URL = "/admin/provisioning_logs/provisioningevent/dashboard/data.json"
 
 
 @pytest.fixture
-def browser(make_account, organization):
-    def sign_in(role, *, organization=organization) -> Client:
-        user_name = f"{role}@{organization.slug}.com"
-        make_account(user_name, organization=organization, role=role)
-        client = Client()
-        assert client.login(username=user_name, password=PORTAL_PASSWORD)
-        return client
-
-    return sign_in
-
-
-@pytest.fixture
-def admin_browser(browser):
-    return browser(OrganizationRole.ADMIN)
-
-
-@pytest.fixture
 def connection(organization):
     return connection_get_or_create(organization=organization)
 
@@ -370,15 +353,15 @@ def test_connection_dashboard_of_a_connection_without_cycles(connection):
     assert (dashboard.current, dashboard.last_completed, len(dashboard.daily)) == (None, None, 7)
 
 
-def test_support_staff_can_open_the_dashboard(browser, connection):
-    support = browser(OrganizationRole.SUPPORT)
+def test_support_staff_can_open_the_dashboard(portal_client, connection):
+    support = portal_client(OrganizationRole.SUPPORT)
 
     assert support.get(DASHBOARD_URL).status_code == 200
     assert support.get(DATA_URL).status_code == 200
 
 
-def test_member_cannot_open_the_dashboard(browser, connection):
-    member = browser(OrganizationRole.MEMBER)
+def test_member_cannot_open_the_dashboard(portal_client, connection):
+    member = portal_client(OrganizationRole.MEMBER)
 
     for url in (DASHBOARD_URL, DATA_URL):
         response = member.get(url)

@@ -3,13 +3,11 @@ e-mail, clear quarantine and decide held deprovisionings; support staff only rea
 
 import pytest
 from django.core import mail
-from django.test import Client
 
 from accounts.models import OrganizationRole
 from provisioning_logs.health import health_of
 from provisioning_logs.models import HealthState, NotificationSettings, QuarantineReason
 from scim.services import connection_get_or_create
-from tests.conftest import PORTAL_PASSWORD
 
 
 pytestmark = pytest.mark.django_db
@@ -18,23 +16,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def connection(organization):
     return connection_get_or_create(organization=organization)
-
-
-def _browser(make_account, organization, role, name):
-    make_account(name, organization=organization, role=role)
-    client = Client()
-    assert client.login(username=name, password=PORTAL_PASSWORD)
-    return client
-
-
-@pytest.fixture
-def admin_browser(make_account, organization):
-    return _browser(make_account, organization, OrganizationRole.ADMIN, "admin@contoso.com")
-
-
-@pytest.fixture
-def support_browser(make_account, organization):
-    return _browser(make_account, organization, OrganizationRole.SUPPORT, "support@contoso.com")
 
 
 def _page(client, connection) -> str:
@@ -129,9 +110,9 @@ def test_admin_sets_smaller_thresholds_and_the_guard(admin_browser, connection):
 
 
 def test_admin_of_another_organization_cannot_touch_the_connection(
-    make_account, other_organization, connection
+    portal_client, other_organization, connection
 ):
-    outsider = _browser(make_account, other_organization, OrganizationRole.ADMIN, "admin@fabrikam.com")
+    outsider = portal_client(OrganizationRole.ADMIN, organization=other_organization)
     _quarantine(connection)
     assert outsider.post(_url(connection, "health/clear")).status_code == 404
     assert health_of(connection).state == HealthState.QUARANTINED

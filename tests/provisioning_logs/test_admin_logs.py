@@ -37,30 +37,6 @@ def detail_url(event) -> str:
 
 
 @pytest.fixture
-def browser(make_account, organization):
-    """A signed-in portal client for a new account with the given role."""
-
-    def sign_in(role, *, organization=organization, user_name=None) -> Client:
-        user_name = user_name or f"{role}@{organization.slug}.com"
-        make_account(user_name, organization=organization, role=role)
-        client = Client()
-        assert client.login(username=user_name, password=PORTAL_PASSWORD)
-        return client
-
-    return sign_in
-
-
-@pytest.fixture
-def admin_browser(browser):
-    return browser(OrganizationRole.ADMIN)
-
-
-@pytest.fixture
-def support_browser(browser):
-    return browser(OrganizationRole.SUPPORT)
-
-
-@pytest.fixture
 def superuser_browser(db):
     root = WorkAccount.objects.create_superuser("root@platform.example", PORTAL_PASSWORD)
     client = Client()
@@ -155,8 +131,8 @@ def test_superuser_cannot_change_or_delete_an_event_either(superuser_browser, cr
     assert superuser_browser.post(f"{LIST_URL}{event.pk}/delete/", {"post": "yes"}).status_code == 403
 
 
-def test_member_has_no_access_to_the_log(browser, create_user):
-    member = browser(OrganizationRole.MEMBER)
+def test_member_has_no_access_to_the_log(portal_client, create_user):
+    member = portal_client(OrganizationRole.MEMBER)
     create_user("alice@contoso.com")
     event = ProvisioningEvent.objects.get()
 

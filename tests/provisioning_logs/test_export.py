@@ -9,14 +9,12 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from django.test import Client
 
 from accounts.models import OrganizationRole
 from provisioning_logs.admin import exports
 from provisioning_logs.models import Action
 from provisioning_logs.services import EventRecord, event_record
 from scim.services import DEFAULT_CONNECTION_NAME, connection_get_or_create
-from tests.conftest import PORTAL_PASSWORD
 
 
 pytestmark = pytest.mark.django_db
@@ -27,23 +25,6 @@ JSON_URL = f"{LIST_URL}export.json"
 ALICE_ID = uuid.UUID("6f1c2f4e-2d3b-4e0f-9a51-0c7f3b1d2e01")
 CREATED_AT = datetime(2026, 11, 20, 9, 30, 15, 250000, tzinfo=UTC)
 FAILED_AT = datetime(2026, 11, 20, 9, 31, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def browser(make_account, organization):
-    def sign_in(role, *, organization=organization) -> Client:
-        user_name = f"{role}@{organization.slug}.com"
-        make_account(user_name, organization=organization, role=role)
-        client = Client()
-        assert client.login(username=user_name, password=PORTAL_PASSWORD)
-        return client
-
-    return sign_in
-
-
-@pytest.fixture
-def admin_browser(browser):
-    return browser(OrganizationRole.ADMIN)
 
 
 def record(organization, *, now, **fields):
@@ -237,9 +218,9 @@ def test_export_stops_at_the_row_limit_and_says_so(admin_browser, known_events, 
     assert [event["requestId"] for event in document["events"]] == ["req-2"]
 
 
-def test_export_holds_only_the_organizations_events(browser, known_events, other_organization):
+def test_export_holds_only_the_organizations_events(portal_client, known_events, other_organization):
     record(other_organization, now=CREATED_AT, http_status=201, request_id="theirs")
-    fabrikam_admin = browser(OrganizationRole.ADMIN, organization=other_organization)
+    fabrikam_admin = portal_client(OrganizationRole.ADMIN, organization=other_organization)
 
     document = json.loads(body_of(fabrikam_admin.get(JSON_URL)))
 
@@ -248,16 +229,16 @@ def test_export_holds_only_the_organizations_events(browser, known_events, other
     ]
 
 
-def test_support_staff_can_export(browser, known_events):
-    support = browser(OrganizationRole.SUPPORT)
+def test_support_staff_can_export(portal_client, known_events):
+    support = portal_client(OrganizationRole.SUPPORT)
 
     rows = list(csv.reader(io.StringIO(body_of(support.get(CSV_URL)))))
 
     assert [row[3] for row in rows[1:]] == ["req-2", "req-1"]
 
 
-def test_member_cannot_export(browser, known_events):
-    member = browser(OrganizationRole.MEMBER)
+def test_member_cannot_export(portal_client, known_events):
+    member = portal_client(OrganizationRole.MEMBER)
 
     for url in (CSV_URL, JSON_URL):
         response = member.get(url)
