@@ -280,3 +280,80 @@ class SignInFailure(models.Model):
 
     def __str__(self):
         return f"{self.key[:8]}… at {self.failed_at:%Y-%m-%d %H:%M:%S}"
+
+
+# SsoConfiguration.identifier for the assertion's NameID; any other value names a claim.
+SSO_NAME_ID = "nameid"
+
+
+class SsoConfiguration(models.Model):
+    """
+    One organization's single sign-on through its identity provider (Microsoft Entra ID) with
+    SAML 2.0. The identity provider's settings come from its federation metadata or are entered
+    by hand; the service-provider key pair signs AuthnRequests when the IdP asks for that.
+    """
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="sso_configuration"
+    )
+    enabled = models.BooleanField(
+        "single sign-on on",
+        default=False,
+        help_text="When on, the sign-in page sends this organization's accounts to the identity provider.",
+    )
+    idp_entity_id = models.CharField("IdP entity id (Entra: Microsoft Entra Identifier)", max_length=1024)
+    idp_sso_url = models.URLField("IdP sign-on URL (Entra: Login URL)", max_length=2048)
+    # One or more PEM certificates: Entra publishes the next certificate beside the current one
+    # during a rollover, and a signature by either is accepted.
+    idp_certificate = models.TextField("IdP signing certificate(s), PEM")
+    idp_metadata_xml = models.TextField("IdP federation metadata XML", blank=True)
+    want_signed_authn_request = models.BooleanField(
+        "sign AuthnRequests",
+        default=False,
+        help_text="Turn on when Entra requires verification certificates (ours is in our metadata).",
+    )
+    identifier = models.CharField(
+        "account identifier",
+        max_length=512,
+        default=SSO_NAME_ID,
+        help_text='"nameid" for the NameID, else the name of the claim whose value is the userName.',
+    )
+    require_sso_for_non_admins = models.BooleanField(
+        "require single sign-on for non-admins",
+        default=False,
+        help_text="Members and support staff cannot sign in with a password; admins still can.",
+    )
+    # The service provider's own key pair, made when the configuration is created.
+    sp_private_key = models.TextField(editable=False)
+    sp_certificate = models.TextField(editable=False)
+    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = "single sign-on configuration"
+        ordering = ["organization__name"]
+
+    def __str__(self):
+        return f"Single sign-on of {self.organization}"
+
+    @property
+    def uses_name_id(self) -> bool:
+        return self.identifier == SSO_NAME_ID
+
+
+class SamlAssertionSeen(models.Model):
+    """
+    An assertion id that signed someone in (or was refused after its signature was verified).
+    An assertion is accepted once; the row may go once the assertion has expired anyway.
+    """
+
+    assertion_id = models.CharField(max_length=255, unique=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField(default=dj_timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="saml_assertion_expires")]
+
+    def __str__(self):
+        return self.assertion_id

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from accounts import views
 
@@ -7,4 +7,5 @@ urlpatterns = [
     path("signin/", views.signin_username, name="signin"),
     path("signin/password/", views.signin_password, name="signin-password"),
     path("signout/", views.signout, name="signout"),
+    path("sso/", include("accounts.sso.urls")),
 ]

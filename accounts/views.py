@@ -1,6 +1,8 @@
 """
 The sign-in pages: step 1 asks for the username and Continue, step 2 for the password. The
-username travels between the steps in the session, never in the URL.
+username travels between the steps in the session, never in the URL. An active account of an
+organization with single sign-on goes from step 1 to its identity provider instead (accounts.sso);
+the password step stays open to admins, so a broken identity provider cannot lock them out.
 """
 
 from django.conf import settings
@@ -15,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import PasswordForm, UsernameForm
 from accounts.services.signin import signin_with_password
+from accounts.sso.services import sso_configuration_for_username, sso_password_refused
 
 
 SESSION_USERNAME = "signin_username"
@@ -48,7 +51,12 @@ def signin_username(request):
     if request.method == "POST":
         form = UsernameForm(request.POST)
         if form.is_valid():
-            request.session[SESSION_USERNAME] = form.cleaned_data["username"]
+            username = form.cleaned_data["username"]
+            request.session[SESSION_USERNAME] = username
+            sso = sso_configuration_for_username(username)
+            if sso is not None:
+                sso_login = reverse("sso-login", args=[sso.organization.slug])
+                return redirect(f"{sso_login}?{urlencode({REDIRECT_FIELD: next_url})}")
             return redirect(_with_next("signin-password", next_url))
     else:
         form = UsernameForm(initial={"username": request.session.get(SESSION_USERNAME, "")})
@@ -64,6 +72,11 @@ def signin_password(request):
     username = request.session.get(SESSION_USERNAME)
     if not username:
         return redirect(_with_next("signin", next_url))
+    sso = sso_password_refused(username)
+    if sso is not None:
+        context = {"organization": sso.organization, "next": next_url, "username": username}
+        status = 403 if request.method == "POST" else 200
+        return render(request, "accounts/sso_required.html", context, status=status)
     if request.method == "POST":
         form = PasswordForm(request.POST)
         if form.is_valid():

@@ -194,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
     "connection-health": {"task": "provisioning_logs.health_tick", "schedule": 300},
 }
 
+# SINGLE SIGN-ON (SAML 2.0)
+# ------------------------------------------------------------------------------
+SSO_CLOCK_SKEW_SECONDS = env_int("SSO_CLOCK_SKEW_SECONDS", 120)
+
 # PROVISIONING LOGS
 # ------------------------------------------------------------------------------
 # A quiet gap longer than this ends a provisioning cycle (Entra runs one every ~40 minutes).
@@ -267,5 +271,9 @@ LOGGING = {
     "loggers": {
         # django-scim2 logs full request bodies at DEBUG; keep it quiet.
         "django_scim": {"level": "INFO"},
+        # pysaml2 logs NameIDs at INFO and a stack trace for every refused response; our own
+        # refusal pages and logs say what went wrong.
+        "saml2": {"level": "WARNING"},
+        "xmlschema": {"level": "WARNING"},
     },
 }
