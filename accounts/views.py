@@ -53,7 +53,10 @@ def signin_username(request):
         if form.is_valid():
             username = form.cleaned_data["username"]
             request.session[SESSION_USERNAME] = username
-            sso = sso_configuration_for_username(username)
+            # "Use a password instead": the admins' way round a broken identity provider (the
+            # password step still refuses members of organizations that require SSO).
+            wants_password = request.POST.get("method") == "password"
+            sso = None if wants_password else sso_configuration_for_username(username)
             if sso is not None:
                 sso_login = reverse("sso-login", args=[sso.organization.slug])
                 return redirect(f"{sso_login}?{urlencode({REDIRECT_FIELD: next_url})}")

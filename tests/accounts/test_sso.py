@@ -474,6 +474,26 @@ def test_require_sso_leaves_admins_their_password(required, admin):
     assert _signed_in_as(client) == str(admin.pk)
 
 
+def test_use_a_password_instead_skips_sso_for_an_admin(required, admin):
+    client = Client()
+    response = client.post("/signin/", {"username": "admin@contoso.com", "method": "password"})
+    assert urlsplit(response["Location"]).path == "/signin/password/"
+    response = client.post("/signin/password/", {"password": PORTAL_PASSWORD})
+    assert (response.status_code, _signed_in_as(client)) == (302, str(admin.pk))
+
+
+def test_use_a_password_instead_still_refuses_members_when_sso_is_required(required, alice):
+    client = Client()
+    client.post("/signin/", {"username": "alice@contoso.com", "method": "password"})
+    assert client.post("/signin/password/", {"password": PORTAL_PASSWORD}).status_code == 403
+    assert "_auth_user_id" not in client.session
+
+
+def test_sign_in_page_offers_a_password_instead(db):
+    page = Client().get("/signin/").content.decode()
+    assert 'name="method" value="password" class="secondary">Use a password instead</button>' in page
+
+
 def test_require_sso_does_not_reveal_unknown_usernames(required):
     client = Client()
     _continue(client, "nobody@contoso.com")
