@@ -179,3 +179,19 @@ def admin_browser(portal_client):
 @pytest.fixture
 def support_browser(portal_client):
     return portal_client("support")
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    """
+    Tasks run in-process even when REDIS_URL is set (as in CI): no worker serves the test
+    process, so a queued task would never run (and would pile up in the shared Redis). The
+    delivery fault tests run a real worker in their own processes.
+    """
+    from config import celery_app
+
+    conf = celery_app.conf
+    saved = conf.task_always_eager, conf.task_eager_propagates
+    conf.task_always_eager = conf.task_eager_propagates = True
+    yield
+    conf.task_always_eager, conf.task_eager_propagates = saved

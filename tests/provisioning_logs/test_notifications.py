@@ -19,7 +19,6 @@ from django.utils import timezone
 from accounts.attributes import AccountAttributes, ContactValue
 from accounts.models import OrganizationRole
 from accounts.services import account_create
-from config import celery_app
 from provisioning_logs.health import health_tick
 from provisioning_logs.models import (
     Action,
@@ -50,16 +49,6 @@ pytestmark = pytest.mark.django_db
 UNKNOWN_ID = "5171a35d-8207-4e06-8ce2-000000000000"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SUBJECT_PREFIX = "[Work Accounts] Contoso · Microsoft Entra ID: "
-
-
-@pytest.fixture(autouse=True)
-def eager_celery():
-    """Run tasks in-process even when REDIS_URL is set (as in CI): no worker runs here."""
-    conf = celery_app.conf
-    saved = conf.task_always_eager, conf.task_eager_propagates
-    conf.task_always_eager = conf.task_eager_propagates = True
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = saved
 
 
 @pytest.fixture
