@@ -610,7 +610,16 @@ def test_secret_token_credential_is_named_by_its_label(scim):
 
 # Savepoints appear only because each test runs inside a transaction (event_record's atomic then
 # nests); in production they are one BEGIN/COMMIT, which Django does not log as queries.
-TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "COMMIT")
+# On PostgreSQL the log transaction also sets `synchronous_commit` for itself: transaction control
+# too, no data work (provisioning_logs.services._commit_without_waiting_for_disk).
+TRANSACTION_CONTROL = (
+    "SAVEPOINT",
+    "RELEASE SAVEPOINT",
+    "ROLLBACK TO SAVEPOINT",
+    "BEGIN",
+    "COMMIT",
+    "SET LOCAL SYNCHRONOUS_COMMIT",
+)
 # Connection health (provisioning_logs.health) is judged in the same transaction; its statements
 # are its own budget, so the log's cost below leaves them out.
 HEALTH_TABLE = "provisioning_logs_connectionhealth"
@@ -690,3 +699,14 @@ def test_opening_an_incremental_cycle_also_counts_the_managed_objects(scim, sett
     later = statements_of(scim, path, logged=True, settings=settings)
     assert len(opening) - len(later) == 6
     assert sum("COUNT(*)" in sql for sql in opening) == 2
+
+
+def test_log_commit_does_not_wait_for_the_disk_on_postgresql(scim, settings, warm_token):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting")
+    settings.PROVISIONING_LOG_ENABLED = True
+    with CaptureQueriesContext(connection) as context:
+        assert scim.get("/Users").status_code == 200
+    assert "SET LOCAL synchronous_commit TO OFF" in [query["sql"] for query in context.captured_queries]
