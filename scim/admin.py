@@ -266,10 +266,18 @@ class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
                 for error in errors:
                     messages.error(request, f"Notification settings not saved: {error}")
             return self._back(connection)
+        as_default = request.POST.get("scope") == "organization"
         notification_settings_save(
-            connection=connection, organization=connection.organization, **form.cleaned_data
+            connection=None if as_default else connection,
+            organization=connection.organization,
+            **form.cleaned_data,
         )
-        messages.success(request, "Notification settings saved.")
+        messages.success(
+            request,
+            f"Saved as the default for all connections of {connection.organization.name}."
+            if as_default
+            else "Notification settings saved.",
+        )
         return self._back(connection)
 
     def test_email_view(self, request, connection_id: int):

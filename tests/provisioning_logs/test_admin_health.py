@@ -116,3 +116,15 @@ def test_admin_of_another_organization_cannot_touch_the_connection(
     _quarantine(connection)
     assert outsider.post(_url(connection, "health/clear")).status_code == 404
     assert health_of(connection).state == HealthState.QUARANTINED
+
+
+def test_admin_saves_the_organizations_default_notification_settings(admin_browser, connection):
+    response = admin_browser.post(
+        _url(connection, "notifications"),
+        {"addresses": "it@contoso.com", "digest_interval_minutes": 60, "scope": "organization"},
+        follow=True,
+    )
+    assert "Saved as the default for all connections of Contoso." in response.content.decode()
+    default = NotificationSettings.objects.get(connection__isnull=True)
+    assert (default.organization_id, default.address_list) == (connection.organization_id, ["it@contoso.com"])
+    assert not NotificationSettings.objects.filter(connection=connection).exists()
