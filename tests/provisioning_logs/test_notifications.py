@@ -39,8 +39,7 @@ from provisioning_logs.notifications import (
 )
 from provisioning_logs.services import EventRecord, event_record
 from scim.models import ProvisioningConnection
-from scim.services import scim_token_create, scim_token_revoke
-from tests.conftest import ScimClient, entra_user
+from tests.conftest import entra_user
 from tests.provisioning_logs.smtp_sink import REFUSED, TRY_AGAIN_LATER, SmtpSink, free_port
 
 
@@ -52,22 +51,8 @@ SUBJECT_PREFIX = "[Work Accounts] Contoso · Microsoft Entra ID: "
 
 
 @pytest.fixture
-def connection(organization, scim) -> ProvisioningConnection:
-    return ProvisioningConnection.objects.get(organization=organization)
-
-
-@pytest.fixture
-def notified(organization):
-    return notification_settings_save(
-        connection=None, organization=organization, addresses="ops@contoso.com", send_on_failure=False
-    )
-
-
-@pytest.fixture
-def revoked(organization, connection) -> ScimClient:
-    secret = scim_token_create(organization=organization, label="old").secret
-    scim_token_revoke(organization=organization, label="old")
-    return ScimClient(secret)
+def connection(scim_connection) -> ProvisioningConnection:
+    return scim_connection
 
 
 def html_of(message) -> str:

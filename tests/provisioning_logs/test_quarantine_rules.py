@@ -30,11 +30,9 @@ from provisioning_logs.models import (
     OutboxMessage,
     QuarantineReason,
 )
-from provisioning_logs.notifications import notification_settings_save
 from provisioning_logs.services import EventRecord, event_record
 from scim.models import ProvisioningConnection
-from scim.services import scim_token_create, scim_token_revoke
-from tests.conftest import ScimClient, entra_user
+from tests.conftest import entra_user
 
 
 pytestmark = pytest.mark.django_db
@@ -46,24 +44,8 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def connection(organization, scim) -> ProvisioningConnection:
-    return ProvisioningConnection.objects.get(organization=organization)
-
-
-@pytest.fixture
-def notified(organization):
-    """Notification addresses for the organization, so transitions have someone to mail."""
-    return notification_settings_save(
-        connection=None, organization=organization, addresses="ops@contoso.com", send_on_failure=False
-    )
-
-
-@pytest.fixture
-def revoked(organization, connection) -> ScimClient:
-    """A SCIM client whose secret token of the same connection has been revoked."""
-    secret = scim_token_create(organization=organization, label="old").secret
-    scim_token_revoke(organization=organization, label="old")
-    return ScimClient(secret)
+def connection(scim_connection) -> ProvisioningConnection:
+    return scim_connection
 
 
 def health(connection) -> ConnectionHealth:
