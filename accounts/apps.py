@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 
 
@@ -6,5 +8,12 @@ class AccountsConfig(AppConfig):
     verbose_name = "Work accounts"
     default_auto_field = "django.db.models.BigAutoField"
 
+    def import_models(self):
+        super().import_models()
+        # The connections room's models belong to this app; loaded here (not from
+        # accounts.models) so that accounts.models does not import the module that imports it.
+        import_module("accounts.connections.models")
+
     def ready(self):
         from accounts import sso_admin  # noqa: F401  (registers the SSO configuration admin)
+        from accounts.connections import admin  # noqa: F401  (registers the connection admin)

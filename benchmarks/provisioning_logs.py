@@ -92,8 +92,8 @@ def seed_base(env: dict, accounts: int, batch_size: int) -> dict:
 
     from django.db import connection
 
+    from accounts.connections.services import scim_token_create
     from accounts.services import organization_create
-    from scim.services import scim_token_create
 
     organization = organization_create(slug="bench", name="Benchmark Org")
     issued = scim_token_create(organization=organization, label="bench")
@@ -108,7 +108,7 @@ def refresh_token_last_used() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from scim.models import ScimSecretToken
+    from accounts.connections.models import ScimSecretToken
 
     ScimSecretToken.objects.update(last_used_at=timezone.now())
     connection.close()
@@ -401,8 +401,8 @@ def make_uuid(rng: random.Random) -> uuid.UUID:
 
 def seed_connections(organization_a) -> dict:
     """Org A: its bench connection and two more; org B (another organization): two connections."""
+    from accounts.connections.services import connection_get_or_create
     from accounts.services import organization_create
-    from scim.services import connection_get_or_create
 
     organization_b = organization_create(slug="fabrikam", name="Fabrikam")
     a = list(organization_a.connections.order_by("pk"))

@@ -125,9 +125,9 @@ def seed(env: dict, args) -> dict:
     from django.db import connection
     from django.utils import timezone
 
+    from accounts.connections.services import scim_token_create
     from accounts.models import GroupMembership, WorkGroup
     from accounts.services import organization_create
-    from scim.services import scim_token_create
 
     rng = random.Random(args.seed)
     organization = organization_create(slug="bench", name="Benchmark Org")
@@ -196,7 +196,7 @@ def refresh_token_last_used() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from scim.models import ScimSecretToken
+    from accounts.connections.models import ScimSecretToken
 
     ScimSecretToken.objects.update(last_used_at=timezone.now())
     connection.close()

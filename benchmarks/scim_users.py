@@ -83,8 +83,8 @@ def seed(env: dict, accounts: int, batch_size: int) -> dict:
 
     from django.db import connection
 
+    from accounts.connections.services import scim_token_create
     from accounts.services import organization_create
-    from scim.services import scim_token_create
 
     organization = organization_create(slug="bench", name="Benchmark Org")
     secret = scim_token_create(organization=organization, label="bench").secret

@@ -2,6 +2,6 @@
 
 
 def pkce_required(client_id: str) -> bool:
-    from scim.oauth import pkce_required as policy
+    from accounts.connections.oauth import pkce_required as policy
 
     return policy(client_id)

@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from oauth2_provider import views as oauth2_views
 
-from scim.authorize import ProvisioningAuthorizationView
+from accounts.connections.authorize import ProvisioningAuthorizationView
 
 
 admin.site.site_header = "Work Accounts"

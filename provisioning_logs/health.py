@@ -21,6 +21,7 @@ from provisioning_logs.models import (
     HealthTransition,
     QuarantineReason,
 )
+from provisioning_logs.notifications import notify_transition
 
 
 # Entra retries a quarantined job 6 h, 12 h and 24 h after the first failure, then daily, and
@@ -202,8 +203,6 @@ def _transition_locked(health_pk, *, only_from, **kwargs) -> bool:
 
 
 def _transition(health: ConnectionHealth, *, to_state, reason, cause, now, actor=None) -> None:
-    from provisioning_logs.notifications import notify_transition
-
     previous_state, previous_reason = health.state, health.reason
     fields = {"state": to_state, "reason": reason}
     if to_state == HealthState.QUARANTINED and previous_state == HealthState.HEALTHY:
@@ -235,7 +234,12 @@ def _transition(health: ConnectionHealth, *, to_state, reason, cause, now, actor
         actor=actor,
     )
     notify_transition(
-        health, previous_state=previous_state, previous_reason=previous_reason, cause=cause, now=now
+        health,
+        previous_state=previous_state,
+        previous_reason=previous_reason,
+        cause=cause,
+        now=now,
+        next_attempt=next_attempt(health, now),
     )
 
 

@@ -9,6 +9,7 @@ from django.db.models import F
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from accounts.connections.models import ProvisioningConnection
 from accounts.models import Organization
 
 
@@ -42,9 +43,7 @@ STATUS_COUNT_FIELD = {status: f"count_{status.value.lower()}" for status in Stat
 class ProvisioningCycle(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     # A string reference: provisioning_logs never imports scim (scim → provisioning_logs).
-    connection = models.ForeignKey(
-        "scim.ProvisioningConnection", on_delete=models.CASCADE, related_name="cycles"
-    )
+    connection = models.ForeignKey(ProvisioningConnection, on_delete=models.CASCADE, related_name="cycles")
     kind = models.CharField(max_length=16, choices=CycleKind.choices, default=CycleKind.INCREMENTAL)
     started_at = models.DateTimeField(default=timezone.now)
     last_event_at = models.DateTimeField(default=timezone.now)
@@ -103,9 +102,7 @@ class CycleObject(models.Model):
 
 class ProvisioningEvent(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    connection = models.ForeignKey(
-        "scim.ProvisioningConnection", on_delete=models.CASCADE, related_name="events"
-    )
+    connection = models.ForeignKey(ProvisioningConnection, on_delete=models.CASCADE, related_name="events")
     cycle = models.ForeignKey(ProvisioningCycle, on_delete=models.SET_NULL, null=True, related_name="events")
     created_at = models.DateTimeField(default=timezone.now)
     duration_ms = models.PositiveIntegerField(default=0)
@@ -172,9 +169,7 @@ class QuarantineReason(models.TextChoices):
 class ConnectionHealth(models.Model):
     """One per connection: its state, the current quarantine, and the counters it is judged on."""
 
-    connection = models.OneToOneField(
-        "scim.ProvisioningConnection", on_delete=models.CASCADE, related_name="health"
-    )
+    connection = models.OneToOneField(ProvisioningConnection, on_delete=models.CASCADE, related_name="health")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     state = models.CharField(max_length=16, choices=HealthState.choices, default=HealthState.HEALTHY)
     reason = models.CharField(max_length=32, choices=QuarantineReason.choices, blank=True)
@@ -219,7 +214,7 @@ class HealthTransition(models.Model):
     """Every change of state or reason, with who or what caused it."""
 
     connection = models.ForeignKey(
-        "scim.ProvisioningConnection", on_delete=models.CASCADE, related_name="health_transitions"
+        ProvisioningConnection, on_delete=models.CASCADE, related_name="health_transitions"
     )
     at = models.DateTimeField(default=timezone.now)
     from_state = models.CharField(max_length=16, choices=HealthState.choices)
@@ -242,7 +237,7 @@ class NotificationSettings(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     connection = models.OneToOneField(
-        "scim.ProvisioningConnection",
+        ProvisioningConnection,
         on_delete=models.CASCADE,
         null=True,
         blank=True,
@@ -287,7 +282,7 @@ class OutboxMessage(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     connection = models.ForeignKey(
-        "scim.ProvisioningConnection", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        ProvisioningConnection, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     kind = models.CharField(max_length=32)
     recipients = models.JSONField(default=list)
@@ -323,7 +318,7 @@ class StagedDeprovisioning(models.Model):
     """
 
     connection = models.ForeignKey(
-        "scim.ProvisioningConnection", on_delete=models.CASCADE, related_name="staged_deprovisionings"
+        ProvisioningConnection, on_delete=models.CASCADE, related_name="staged_deprovisionings"
     )
     cycle = models.ForeignKey(ProvisioningCycle, on_delete=models.SET_NULL, null=True, related_name="+")
     account = models.ForeignKey("accounts.WorkAccount", on_delete=models.CASCADE, related_name="+")

@@ -15,6 +15,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -147,16 +148,20 @@ def outbox_enqueue(
     return message
 
 
+# Sent with message_id once a message may be sent; provisioning_logs.tasks queues the Celery task.
+# A signal, so that this module does not import the tasks module that imports it.
+delivery_requested = Signal()
+
+
 def queue_delivery(message_id: int) -> None:
     """Ask a worker to send; with the broker down the row stays pending for the re-queue task."""
-    from provisioning_logs.tasks import send_outbox_message
-
-    try:
-        send_outbox_message.delay(message_id)
-    except Retry:
-        pass  # eager mode: the send was tried now, refused and recorded; the re-queue task retries it
-    except Exception:  # broker unreachable: SCIM must not notice
-        logger.warning("Could not queue outbox message %s; it stays pending", message_id, exc_info=True)
+    for _, outcome in delivery_requested.send_robust(sender=OutboxMessage, message_id=message_id):
+        if isinstance(outcome, Retry):
+            continue  # eager mode: the send was tried now, refused and recorded; the re-queue task retries it
+        if isinstance(outcome, Exception):  # broker unreachable: SCIM must not notice
+            logger.warning(
+                "Could not queue outbox message %s; it stays pending", message_id, exc_info=outcome
+            )
 
 
 def outbox_deliver(message_id: int, *, now: datetime | None = None) -> str:
@@ -243,9 +248,9 @@ _KIND_OF = {
 }
 
 
-def notify_transition(health: ConnectionHealth, *, previous_state, previous_reason, cause, now) -> None:
-    from provisioning_logs.health import next_attempt
-
+def notify_transition(
+    health: ConnectionHealth, *, previous_state, previous_reason, cause, now, next_attempt
+) -> None:
     kind = _KIND_OF.get((previous_state, health.state))
     if kind is None:
         return
@@ -262,7 +267,7 @@ def notify_transition(health: ConnectionHealth, *, previous_state, previous_reas
             "previous_reason": QuarantineReason(previous_reason).label if previous_reason else "",
             "cause": cause,
             "at": now,
-            "next_attempt": next_attempt(health, now),
+            "next_attempt": next_attempt,
             "portal_url": settings.PORTAL_BASE_URL or "",
         },
     )

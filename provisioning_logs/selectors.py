@@ -10,22 +10,17 @@ it never aggregates the events table, which can hold millions of rows.
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.apps import apps
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from accounts.connections.models import ProvisioningConnection
 from accounts.models import WorkAccount, WorkGroup
 from provisioning_logs.models import ProvisioningCycle, ProvisioningEvent
 from provisioning_logs.services import CycleProgress, cycle_is_running, cycle_progress
 
 
 HISTORY_LIMIT = 50
-
-
-def _connection_model():
-    # provisioning_logs never imports scim (the arrow points scim → provisioning_logs).
-    return apps.get_model("scim", "ProvisioningConnection")
 
 
 def _sees_everything(user) -> bool:
@@ -38,8 +33,8 @@ def _sees_own_organization(user) -> bool:
 
 def connection_list(*, user) -> QuerySet:
     """The provisioning connections a portal user may read, ordered as the connection admin orders them."""
-    connections = (
-        _connection_model().objects.select_related("organization").order_by("organization__name", "name")
+    connections = ProvisioningConnection.objects.select_related("organization").order_by(
+        "organization__name", "name"
     )
     if _sees_everything(user):
         return connections

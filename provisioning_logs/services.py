@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.db import connection as database
 from django.db import transaction
@@ -20,6 +19,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from accounts.connections.models import ProvisioningConnection
 from accounts.models import WorkGroup
 from accounts.selectors import live_accounts
 from provisioning_logs.health import forget_health_ids, health_observe
@@ -185,8 +185,7 @@ def _current_cycle_from_database(record: EventRecord, now: datetime) -> Provisio
     if latest is not None and now - latest.last_event_at <= cycle_gap():
         return latest
     # Starting a cycle: lock the connection so concurrent first requests start only one.
-    connection_model = apps.get_model("scim", "ProvisioningConnection")
-    connection_model.objects.select_for_update().filter(pk=record.connection.pk).first()
+    ProvisioningConnection.objects.select_for_update().filter(pk=record.connection.pk).first()
     latest = _latest_cycle(record.connection)
     if latest is not None and now - latest.last_event_at <= cycle_gap():
         return latest

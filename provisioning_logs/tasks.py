@@ -3,10 +3,12 @@
 from smtplib import SMTPException
 
 from celery import shared_task
+from django.dispatch import receiver
 
 from provisioning_logs.health import health_tick
 from provisioning_logs.notifications import (
     RETRY_MAX_COUNTDOWN,
+    delivery_requested,
     digests_send_due,
     outbox_deliver,
     outbox_requeue,
@@ -33,6 +35,11 @@ def send_outbox_message(self, message_id: int) -> str:
         return outbox_deliver(message_id)
     except (SMTPException, OSError) as exc:
         raise self.retry(exc=exc, countdown=min(RETRY_MAX_COUNTDOWN, 5 * 2**self.request.retries)) from None
+
+
+@receiver(delivery_requested)
+def queue_outbox_message(sender, message_id: int, **kwargs) -> None:
+    send_outbox_message.delay(message_id)
 
 
 @shared_task(name="provisioning_logs.requeue_pending_outbox")

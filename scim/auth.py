@@ -6,14 +6,10 @@ csrf-exempt, so cookie auth would let any page an admin visits drive provisionin
 
 from dataclasses import dataclass
 
+from accounts.connections.selectors import TOKEN_PREFIX, connection_get_for_refused_credential
+from accounts.connections.services import oauth_token_authenticate, scim_token_authenticate
 from scim import constants
 from scim.errors import ScimError
-from scim.services import (
-    TOKEN_PREFIX,
-    connection_of_refused_credential,
-    oauth_token_authenticate,
-    scim_token_authenticate,
-)
 
 
 @dataclass(frozen=True)
@@ -44,7 +40,7 @@ def authenticate_bearer(request) -> ScimPrincipal:
         )
         # An expired or revoked credential still names its connection: the refusal is logged
         # there (and counts toward quarantine); a bearer nobody issued names none.
-        error.connection = connection_of_refused_credential(secret)
+        error.connection = connection_get_for_refused_credential(secret)
         raise error
     if not connection.enabled:
         error = ScimError(403, constants.CONNECTION_DISABLED)

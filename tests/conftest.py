@@ -5,8 +5,8 @@ import json
 import pytest
 from django.test import Client
 
+from accounts.connections.services import scim_token_create
 from accounts.services import organization_create
-from scim.services import scim_token_create
 
 
 SCIM_BASE = "/scim/v2"

@@ -139,7 +139,7 @@ OAUTH2_PROVIDER = {
     "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("OAUTH_REFRESH_TOKEN_DAYS", 90) * 24 * 3600,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "REQUEST_APPROVAL_PROMPT": "force",
-    "OAUTH2_VALIDATOR_CLASS": "scim.oauth.ProvisioningOAuth2Validator",
+    "OAUTH2_VALIDATOR_CLASS": "accounts.connections.oauth.ProvisioningOAuth2Validator",
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],

@@ -16,12 +16,12 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.html import escape
 
+from accounts.connections.services import ENTRA_REDIRECT_URI, entra_client_create
 from accounts.models import OrganizationRole, SamlAssertionSeen, SsoConfiguration, WorkAccount
 from accounts.services.signin import WRONG_CREDENTIALS
 from accounts.sso import refusals
 from accounts.sso.metadata import MD
 from accounts.sso.services import sso_configuration_save
-from scim.services import ENTRA_REDIRECT_URI, entra_client_create
 from tests.accounts.saml_idp import UPN_CLAIM, TestIdentityProvider, expire, for_audience, rename
 from tests.conftest import PORTAL_PASSWORD
 

@@ -21,9 +21,9 @@ from oauth2_provider.models import Grant
 from playwright.sync_api import expect
 
 from accounts.attributes import AccountAttributes
+from accounts.connections.services import ENTRA_REDIRECT_URI, entra_client_create
 from accounts.models import OrganizationRole
 from accounts.services import account_create, admin_create
-from scim.services import ENTRA_REDIRECT_URI, entra_client_create
 from tests.browser.conftest import sign_in
 
 

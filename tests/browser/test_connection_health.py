@@ -5,10 +5,10 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
+from accounts.connections.services import scim_token_create, scim_token_revoke
 from accounts.models import OrganizationRole
 from provisioning_logs.health import health_of
 from provisioning_logs.models import HealthState
-from scim.services import scim_token_create, scim_token_revoke
 from tests.browser.conftest import sign_in
 from tests.conftest import PORTAL_PASSWORD, ScimClient
 
@@ -34,7 +34,7 @@ def quarantined_connection(organization, make_account, settings):
 def test_admin_sets_notifications_sends_a_test_mail_and_clears_the_quarantine(
     live_server, page, quarantined_connection
 ):
-    page.goto(f"{live_server.url}/admin/scim/provisioningconnection/{quarantined_connection.pk}/change/")
+    page.goto(f"{live_server.url}/admin/accounts/provisioningconnection/{quarantined_connection.pk}/change/")
     sign_in(page, "admin@contoso.com", PORTAL_PASSWORD)
 
     expect(page.locator("#health-state")).to_have_text("Quarantined")

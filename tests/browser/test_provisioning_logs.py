@@ -15,11 +15,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from accounts.connections.services import scim_token_create
 from accounts.models import OrganizationRole
 from provisioning_logs.admin.detail import SCIM_TYPE_ADVICE
 from provisioning_logs.models import CycleKind, ProvisioningCycle
 from provisioning_logs.services import forget_running_cycles
-from scim.services import scim_token_create
 from tests.browser.conftest import sign_in
 from tests.conftest import PORTAL_PASSWORD, ScimClient, entra_user
 

@@ -2,9 +2,9 @@
 
 import pytest
 
+from accounts.connections.models import ProvisioningConnection
+from accounts.connections.services import scim_token_create, scim_token_revoke
 from provisioning_logs.notifications import notification_settings_save
-from scim.models import ProvisioningConnection
-from scim.services import scim_token_create, scim_token_revoke
 from tests.conftest import ScimClient
 
 

@@ -10,10 +10,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.connections.services import DEFAULT_CONNECTION_NAME, connection_get_or_create
 from accounts.models import OrganizationRole, WorkAccount
 from provisioning_logs.models import CycleKind, CycleObject, ProvisioningCycle
 from provisioning_logs.selectors import DayOutcome, connection_dashboard, daily_outcomes
-from scim.services import DEFAULT_CONNECTION_NAME, connection_get_or_create
 from tests.conftest import PORTAL_PASSWORD
 
 

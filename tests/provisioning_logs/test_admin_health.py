@@ -4,10 +4,10 @@ e-mail, clear quarantine and decide held deprovisionings; support staff only rea
 import pytest
 from django.core import mail
 
+from accounts.connections.services import connection_get_or_create
 from accounts.models import OrganizationRole
 from provisioning_logs.health import health_of
 from provisioning_logs.models import HealthState, NotificationSettings, QuarantineReason
-from scim.services import connection_get_or_create
 
 
 pytestmark = pytest.mark.django_db
@@ -19,11 +19,11 @@ def connection(organization):
 
 
 def _page(client, connection) -> str:
-    return client.get(f"/admin/scim/provisioningconnection/{connection.pk}/change/").content.decode()
+    return client.get(f"/admin/accounts/provisioningconnection/{connection.pk}/change/").content.decode()
 
 
 def _url(connection, suffix):
-    return f"/admin/scim/provisioningconnection/{connection.pk}/{suffix}/"
+    return f"/admin/accounts/provisioningconnection/{connection.pk}/{suffix}/"
 
 
 def _quarantine(connection):

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.attributes import GroupAttributes
+from accounts.connections.services import DEFAULT_CONNECTION_NAME, connection_get_or_create
 from accounts.models import OrganizationRole, WorkAccount
 from accounts.services import group_create
 from provisioning_logs.admin.accounts import ENTRA_MANAGED_NOTE
@@ -22,7 +23,6 @@ from provisioning_logs.admin.events import ProvisioningEventAdmin
 from provisioning_logs.admin.paging import CappedPaginator
 from provisioning_logs.models import Action, ProvisioningEvent
 from provisioning_logs.services import EventRecord, event_record
-from scim.services import DEFAULT_CONNECTION_NAME, connection_get_or_create
 from tests.conftest import PORTAL_PASSWORD, entra_user
 
 

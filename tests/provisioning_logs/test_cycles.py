@@ -16,6 +16,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.attributes import GroupAttributes
+from accounts.connections.services import connection_get_or_create
 from accounts.services import account_delete, group_create
 from provisioning_logs.models import Action, CycleObject, ProvisioningCycle, ProvisioningEvent
 from provisioning_logs.services import (
@@ -28,7 +29,6 @@ from provisioning_logs.services import (
     forget_running_cycles,
     managed_object_count,
 )
-from scim.services import connection_get_or_create
 from tests.conftest import entra_user
 from tests.scim.group_support import PATCH_OP, entra_group
 

@@ -345,7 +345,7 @@ def organization(live) -> Organization:
         "import json\n"
         "from accounts.services import organization_create\n"
         "from provisioning_logs.notifications import notification_settings_save\n"
-        "from scim.services import scim_token_create, scim_token_revoke\n"
+        "from accounts.connections.services import scim_token_create, scim_token_revoke\n"
         f"org = organization_create(slug={slug!r}, name={slug.title()!r})\n"
         "valid = scim_token_create(organization=org, label='entra').secret\n"
         "old = scim_token_create(organization=org, label='old').secret\n"

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from accounts.connections.services import DEFAULT_CONNECTION_NAME, connection_get_or_create
 from accounts.models import OrganizationRole
 from provisioning_logs.admin import exports
 from provisioning_logs.models import Action
 from provisioning_logs.services import EventRecord, event_record
-from scim.services import DEFAULT_CONNECTION_NAME, connection_get_or_create
 
 
 pytestmark = pytest.mark.django_db

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.attributes import AccountAttributes, ContactValue
+from accounts.connections.models import ProvisioningConnection
 from accounts.models import OrganizationRole
 from accounts.services import account_create
 from provisioning_logs.health import health_tick
@@ -38,7 +39,6 @@ from provisioning_logs.notifications import (
     recipients_for,
 )
 from provisioning_logs.services import EventRecord, event_record
-from scim.models import ProvisioningConnection
 from tests.conftest import entra_user
 from tests.provisioning_logs.smtp_sink import REFUSED, TRY_AGAIN_LATER, SmtpSink, free_port
 

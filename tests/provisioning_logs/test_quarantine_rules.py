@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import transaction
 
+from accounts.connections.models import ProvisioningConnection
 from accounts.models import OrganizationRole
 from provisioning_logs.health import (
     Thresholds,
@@ -31,7 +32,6 @@ from provisioning_logs.models import (
     QuarantineReason,
 )
 from provisioning_logs.services import EventRecord, event_record
-from scim.models import ProvisioningConnection
 from tests.conftest import entra_user
 
 

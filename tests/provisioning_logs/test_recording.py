@@ -13,11 +13,11 @@ from django.db import connection as database
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.connections.models import ProvisioningConnection, ScimSecretToken
+from accounts.connections.services import scim_token_create, scim_token_revoke
 from accounts.models import WorkAccount
 from provisioning_logs.models import ProvisioningCycle, ProvisioningEvent
 from provisioning_logs.services import forget_running_cycles
-from scim.models import ProvisioningConnection, ScimSecretToken
-from scim.services import scim_token_create, scim_token_revoke
 from tests.conftest import ScimClient, entra_user
 from tests.scim.group_support import GROUP, PATCH_OP, entra_group
 

@@ -11,11 +11,11 @@ from django.db import connection as database
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.connections.services import connection_get_or_create
 from provisioning_logs.models import Action, CycleObject, ProvisioningCycle, ProvisioningEvent
 from provisioning_logs.retention import events_delete_expired
 from provisioning_logs.services import EventRecord, event_record
 from provisioning_logs.tasks import delete_expired_events
-from scim.services import connection_get_or_create
 
 
 pytestmark = pytest.mark.django_db

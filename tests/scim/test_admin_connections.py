@@ -6,10 +6,10 @@ import pytest
 from django.test import Client
 
 from accounts.attributes import AccountAttributes
+from accounts.connections.models import ScimSecretToken
+from accounts.connections.services import connection_get_or_create, token_digest
 from accounts.models import OrganizationRole
 from accounts.services import account_create, admin_create
-from scim.models import ScimSecretToken
-from scim.services import connection_get_or_create, token_digest
 
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,9 @@ def support_browser(organization) -> Client:
 
 
 def _issue(client, connection, label="entra-prod"):
-    return client.post(f"/admin/scim/provisioningconnection/{connection.pk}/tokens/new/", {"label": label})
+    return client.post(
+        f"/admin/accounts/provisioningconnection/{connection.pk}/tokens/new/", {"label": label}
+    )
 
 
 def test_admin_issues_a_token_shown_once_and_stored_hashed(admin_browser, connection):
@@ -55,7 +57,7 @@ def test_admin_issues_a_token_shown_once_and_stored_hashed(admin_browser, connec
     assert (
         secret
         not in admin_browser.get(
-            f"/admin/scim/provisioningconnection/{connection.pk}/change/"
+            f"/admin/accounts/provisioningconnection/{connection.pk}/change/"
         ).content.decode()
     )
     assert Client().get("/scim/v2/Users", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
@@ -67,7 +69,7 @@ def test_admin_revokes_a_token_and_it_stops_working(admin_browser, connection):
     token = ScimSecretToken.objects.get(label="entra-prod")
 
     revoked = admin_browser.post(
-        f"/admin/scim/provisioningconnection/{connection.pk}/tokens/{token.pk}/revoke/"
+        f"/admin/accounts/provisioningconnection/{connection.pk}/tokens/{token.pk}/revoke/"
     )
 
     assert revoked.status_code == 302
@@ -76,7 +78,8 @@ def test_admin_revokes_a_token_and_it_stops_working(admin_browser, connection):
 
 def test_support_staff_can_read_the_connection_but_not_issue_tokens(support_browser, connection):
     assert (
-        support_browser.get(f"/admin/scim/provisioningconnection/{connection.pk}/change/").status_code == 200
+        support_browser.get(f"/admin/accounts/provisioningconnection/{connection.pk}/change/").status_code
+        == 200
     )
     assert _issue(support_browser, connection).status_code == 403
     assert not ScimSecretToken.objects.exists()
@@ -85,17 +88,17 @@ def test_support_staff_can_read_the_connection_but_not_issue_tokens(support_brow
 def test_admin_cannot_reach_another_organizations_connection(admin_browser, other_organization):
     theirs = connection_get_or_create(organization=other_organization)
     assert _issue(admin_browser, theirs).status_code == 404
-    assert admin_browser.get(f"/admin/scim/provisioningconnection/{theirs.pk}/change/").status_code == 302
+    assert admin_browser.get(f"/admin/accounts/provisioningconnection/{theirs.pk}/change/").status_code == 302
 
 
 def test_issuing_requires_post(admin_browser, connection):
-    response = admin_browser.get(f"/admin/scim/provisioningconnection/{connection.pk}/tokens/new/")
+    response = admin_browser.get(f"/admin/accounts/provisioningconnection/{connection.pk}/tokens/new/")
     assert response.status_code == 405
 
 
 # "Connect Microsoft Entra ID" -------------------------------------------------------------------
 
-CONNECT_URL = "/admin/scim/provisioningconnection/add/"
+CONNECT_URL = "/admin/accounts/provisioningconnection/add/"
 
 
 def _shown(page: str, element_id: str) -> str:
@@ -103,7 +106,7 @@ def _shown(page: str, element_id: str) -> str:
 
 
 def test_connection_list_offers_connect_microsoft_entra_id_to_admins(admin_browser):
-    page = admin_browser.get("/admin/scim/provisioningconnection/").content.decode()
+    page = admin_browser.get("/admin/accounts/provisioningconnection/").content.decode()
     assert f'href="{CONNECT_URL}" class="addlink">Connect Microsoft Entra ID</a>' in page
 
 
@@ -122,14 +125,14 @@ def test_connect_shows_urls_and_the_client_secret_once(admin_browser):
     assert application.client_secret != secret  # stored hashed
     assert application.redirect_uris == "https://portal.azure.com/TokenAuthorize"
     change_page = admin_browser.get(
-        f"/admin/scim/provisioningconnection/{application.provisioning_connection.pk}/change/"
+        f"/admin/accounts/provisioningconnection/{application.provisioning_connection.pk}/change/"
     ).content.decode()
     assert secret not in change_page
     assert application.client_id in change_page
 
 
 def test_connect_adds_the_admins_extra_redirect_uris(admin_browser):
-    from scim.models import ProvisioningConnection
+    from accounts.connections.models import ProvisioningConnection
 
     admin_browser.post(
         CONNECT_URL, {"name": "Entra gov", "extra_redirect_uris": "https://portal.azure.us/TokenAuthorize\n"}
@@ -142,7 +145,7 @@ def test_connect_adds_the_admins_extra_redirect_uris(admin_browser):
 
 
 def test_connect_with_a_bad_redirect_uri_shows_the_error_and_creates_nothing(admin_browser):
-    from scim.models import ProvisioningConnection
+    from accounts.connections.models import ProvisioningConnection
 
     response = admin_browser.post(
         CONNECT_URL, {"name": "Entra prod", "extra_redirect_uris": "ftp://x.example"}
@@ -158,7 +161,7 @@ def test_connect_with_a_taken_name_shows_the_error(admin_browser, connection):
 
 
 def test_connect_always_uses_the_admins_own_organization(admin_browser, other_organization):
-    from scim.models import ProvisioningConnection
+    from accounts.connections.models import ProvisioningConnection
 
     admin_browser.post(
         CONNECT_URL, {"name": "Sneaky", "organization": other_organization.pk, "extra_redirect_uris": ""}

@@ -17,10 +17,10 @@ from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, RefreshToken, get_application_model
 
+from accounts.connections.authorize import NEEDS_ADMIN
+from accounts.connections.services import ENTRA_REDIRECT_URI, entra_client_create
 from accounts.models import OrganizationRole
 from accounts.services import account_set_role, account_update
-from scim.authorize import NEEDS_ADMIN
-from scim.services import ENTRA_REDIRECT_URI, entra_client_create
 from tests.conftest import PORTAL_PASSWORD
 
 

@@ -15,8 +15,8 @@ from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
-from scim.models import ProvisioningConnection
-from scim.services import entra_client_create
+from accounts.connections.models import ProvisioningConnection
+from accounts.connections.services import entra_client_create
 
 
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from accounts.connections.models import ProvisioningConnection, ScimSecretToken
+from accounts.connections.services import scim_token_create, scim_token_revoke
 from accounts.models import WorkAccount
 from accounts.services import admin_create
-from scim.models import ProvisioningConnection, ScimSecretToken
-from scim.services import scim_token_create, scim_token_revoke
 from tests.conftest import ScimClient, entra_user
 
 

@@ -2,9 +2,9 @@
 
 from django import forms
 
+from accounts.connections.models import ProvisioningConnection
+from accounts.connections.services import DEFAULT_CONNECTION_NAME, ENTRA_REDIRECT_URI
 from accounts.models import Organization
-from scim.models import ProvisioningConnection
-from scim.services import DEFAULT_CONNECTION_NAME, ENTRA_REDIRECT_URI
 
 
 class ConnectEntraForm(forms.Form):

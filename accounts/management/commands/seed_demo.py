@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from scim.demo import seed_demo_organization
+from accounts.demo import seed_demo_organization
 
 
 class Command(BaseCommand):

@@ -9,13 +9,13 @@ from urllib.parse import urlsplit
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.connections.models import ProvisioningConnection, ScimSecretToken
+from accounts.connections.selectors import TOKEN_PREFIX, token_digest
 from accounts.exceptions import InvalidAttributeValue, UniquenessConflict
 from accounts.models import Organization, OrganizationRole
 from accounts.services.common import check_length
-from scim.models import ProvisioningConnection, ScimSecretToken
 
 
-TOKEN_PREFIX = "wat_"
 DEFAULT_CONNECTION_NAME = "Microsoft Entra ID"
 # last_used_at is a hint for admins, not an audit record: refresh it at most this often so a
 # busy connection does not write on every request.
@@ -30,10 +30,6 @@ CONNECTION_TAKEN = "A provisioning connection named '{name}' already exists in t
 class IssuedToken:
     token: ScimSecretToken
     secret: str  # shown once, never stored
-
-
-def token_digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 @transaction.atomic
@@ -182,17 +178,6 @@ def entra_client_create(
     )
 
 
-def connection_for_client(client_id: str | None) -> ProvisioningConnection | None:
-    """The provisioning connection whose OAuth client has this client id, with its organization."""
-    if not client_id or len(client_id) > 100:
-        return None
-    return (
-        ProvisioningConnection.objects.select_related("organization", "application")
-        .filter(application__client_id=client_id)
-        .first()
-    )
-
-
 def may_authorize(account, connection: ProvisioningConnection) -> bool:
     """Only an active admin of the organization that owns the connection may authorize it."""
     return bool(
@@ -236,27 +221,3 @@ def oauth_token_authenticate(secret: str):
         ProvisioningConnection.objects.filter(pk=connection.pk).update(oauth_last_used_at=now)
         connection.oauth_last_used_at = now
     return connection
-
-
-def connection_of_refused_credential(secret: str) -> ProvisioningConnection | None:
-    """The connection an expired or revoked credential was issued to, if it was issued at all."""
-    from oauth2_provider.models import get_access_token_model
-
-    if len(secret) > 512:
-        return None
-    if secret.startswith(TOKEN_PREFIX):
-        token = (
-            ScimSecretToken.objects.select_related("connection__organization")
-            .filter(digest=token_digest(secret))
-            .first()
-        )
-        return token.connection if token else None
-    token = (
-        get_access_token_model()
-        .objects.select_related("application__provisioning_connection__organization")
-        .filter(token_checksum=hashlib.sha256(secret.encode()).hexdigest())
-        .first()
-    )
-    if token is None or token.application is None:
-        return None
-    return getattr(token.application, "provisioning_connection", None)

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.connections.services import scim_token_create
 from accounts.exceptions import AccountsError
 from accounts.services import organization_get
-from scim.services import scim_token_create
 
 
 class Command(BaseCommand):

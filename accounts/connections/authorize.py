@@ -10,7 +10,8 @@ from django.shortcuts import render
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView
 
-from scim.services import connection_for_client, may_authorize
+from accounts.connections.selectors import connection_get_for_client
+from accounts.connections.services import may_authorize
 
 
 NEEDS_ADMIN = "Your account needs Admin permissions in {organization} to authorize provisioning."
@@ -40,7 +41,7 @@ class ProvisioningAuthorizationView(AuthorizationView):
         return refusal or super().post(request, *args, **kwargs)
 
     def _refusal(self, request, client_id):
-        self.connection = connection = connection_for_client(client_id)
+        self.connection = connection = connection_get_for_client(client_id)
         if connection is None:
             return self._refusal_page(request, "Authorization not possible", NOT_A_CONNECTION, status=400)
         names = {"name": connection.name, "organization": connection.organization.name}

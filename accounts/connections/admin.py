@@ -16,18 +16,13 @@ from django.views.decorators.http import require_POST
 from oauth2_provider.models import get_access_token_model
 
 from accounts.admin import OrganizationScopedAdmin, ReadOnlyInline
+from accounts.connections.forms import ConnectEntraForm
+from accounts.connections.locations import entra_connection_settings, scim_base_url
+from accounts.connections.models import ProvisioningConnection, ScimSecretToken
+from accounts.connections.services import entra_client_create, scim_token_create, scim_token_revoke
 from accounts.exceptions import AccountsError
 from accounts.models import OrganizationRole
-from provisioning_logs.connection_settings import THRESHOLD_FIELDS, health_thresholds_save
-from provisioning_logs.forms import HealthThresholdsForm, NotificationSettingsForm
-from provisioning_logs.guard import staged_decide
-from provisioning_logs.health import health_clear
-from provisioning_logs.health_summary import health_summary
-from provisioning_logs.notifications import notification_send_test, notification_settings_save
-from scim.forms import ConnectEntraForm
-from scim.locations import base_location, entra_connection_settings, scim_base_url
-from scim.models import ProvisioningConnection, ScimSecretToken
-from scim.services import entra_client_create, scim_token_create, scim_token_revoke
+from accounts.sso.locations import portal_base
 
 
 def may_manage(request) -> bool:
@@ -65,8 +60,8 @@ class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
         "created_at",
     )
     inlines = [SecretTokenInline]
-    change_form_template = "admin/scim/provisioningconnection/change_form.html"
-    change_list_template = "admin/scim/provisioningconnection/change_list.html"
+    change_form_template = "admin/accounts/provisioningconnection/change_form.html"
+    change_list_template = "admin/accounts/provisioningconnection/change_list.html"
 
     def get_queryset(self, request):
         return (
@@ -146,39 +141,22 @@ class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
             "form": form,
             "opts": self.model._meta,
         }
-        return TemplateResponse(request, "admin/scim/provisioningconnection/connect.html", context)
+        return TemplateResponse(request, "admin/accounts/provisioningconnection/connect.html", context)
 
     def _connected_page(self, request, issued):
         context = {
             **self.admin_site.each_context(request),
             "title": "Microsoft Entra ID connected",
             "connection": issued.connection,
-            "settings": entra_connection_settings(base_location(request), issued),
+            "settings": entra_connection_settings(portal_base(request), issued),
             "opts": self.model._meta,
         }
-        response = TemplateResponse(request, "admin/scim/provisioningconnection/connected.html", context)
+        response = TemplateResponse(request, "admin/accounts/provisioningconnection/connected.html", context)
         response["Cache-Control"] = "no-store"
         return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "tenant_url": scim_base_url(request) + "/"}
-        connection = self.get_queryset(request).filter(pk=object_id).first() if object_id.isdigit() else None
-        if connection is not None:
-            summary = health_summary(connection)
-            settings_row = summary.own_settings
-            extra_context.update(
-                health=summary,
-                notification_form=NotificationSettingsForm(
-                    initial={
-                        "addresses": settings_row.addresses if settings_row else "",
-                        "send_on_failure": summary.send_on_failure,
-                        "digest_interval_minutes": summary.digest_interval_minutes,
-                    }
-                ),
-                thresholds_form=HealthThresholdsForm(
-                    initial={name: getattr(summary.health, name) for name in THRESHOLD_FIELDS}
-                ),
-            )
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
@@ -186,30 +164,20 @@ class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
             path(
                 "<int:connection_id>/tokens/new/",
                 self.admin_site.admin_view(require_POST(self.issue_token_view)),
-                name="scim_provisioningconnection_issue_token",
+                name="accounts_provisioningconnection_issue_token",
             ),
             path(
                 "<int:connection_id>/tokens/<int:token_id>/revoke/",
                 self.admin_site.admin_view(require_POST(self.revoke_token_view)),
-                name="scim_provisioningconnection_revoke_token",
+                name="accounts_provisioningconnection_revoke_token",
             ),
-            *[
-                path(
-                    f"<int:connection_id>/{suffix}/",
-                    self.admin_site.admin_view(require_POST(view)),
-                    name=f"scim_provisioningconnection_{name}",
-                )
-                for suffix, view, name in (
-                    ("notifications", self.notifications_view, "notifications"),
-                    ("notifications/test", self.test_email_view, "test_email"),
-                    ("health/clear", self.clear_quarantine_view, "clear_quarantine"),
-                    ("health/thresholds", self.thresholds_view, "thresholds"),
-                    ("staged/approve", self.approve_staged_view, "approve_staged"),
-                    ("staged/discard", self.discard_staged_view, "discard_staged"),
-                )
-            ],
             *super().get_urls(),
         ]
+
+    def _back(self, connection):
+        return HttpResponseRedirect(
+            reverse("admin:accounts_provisioningconnection_change", args=[connection.pk])
+        )
 
     def _connection(self, request, connection_id: int) -> ProvisioningConnection:
         if not may_manage(request):
@@ -228,9 +196,7 @@ class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
             )
         except AccountsError as exc:
             messages.error(request, exc.message)
-            return HttpResponseRedirect(
-                reverse("admin:scim_provisioningconnection_change", args=[connection.pk])
-            )
+            return self._back(connection)
         context = {
             **self.admin_site.each_context(request),
             "title": "Secret token issued",
@@ -240,7 +206,7 @@ class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
             "tenant_url": scim_base_url(request) + "/",
             "opts": self.model._meta,
         }
-        response = TemplateResponse(request, "admin/scim/secret_token_issued.html", context)
+        response = TemplateResponse(request, "admin/accounts/secret_token_issued.html", context)
         response["Cache-Control"] = "no-store"
         return response
 
@@ -251,72 +217,4 @@ class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
             raise Http404
         scim_token_revoke(organization=connection.organization, label=token.label)
         messages.success(request, f"Token {token.label} revoked; Entra can no longer use it.")
-        return HttpResponseRedirect(reverse("admin:scim_provisioningconnection_change", args=[connection.pk]))
-
-    # Health, notifications and held deprovisionings --------------------------------------------
-
-    def _back(self, connection):
-        return HttpResponseRedirect(reverse("admin:scim_provisioningconnection_change", args=[connection.pk]))
-
-    def notifications_view(self, request, connection_id: int):
-        connection = self._connection(request, connection_id)
-        form = NotificationSettingsForm(request.POST)
-        if not form.is_valid():
-            for errors in form.errors.values():
-                for error in errors:
-                    messages.error(request, f"Notification settings not saved: {error}")
-            return self._back(connection)
-        as_default = request.POST.get("scope") == "organization"
-        notification_settings_save(
-            connection=None if as_default else connection,
-            organization=connection.organization,
-            **form.cleaned_data,
-        )
-        messages.success(
-            request,
-            f"Saved as the default for all connections of {connection.organization.name}."
-            if as_default
-            else "Notification settings saved.",
-        )
-        return self._back(connection)
-
-    def test_email_view(self, request, connection_id: int):
-        connection = self._connection(request, connection_id)
-        summary = health_summary(connection)
-        accepted, report = notification_send_test(connection=connection, addresses=summary.addresses)
-        messages.add_message(request, messages.SUCCESS if accepted else messages.ERROR, report)
-        return self._back(connection)
-
-    def clear_quarantine_view(self, request, connection_id: int):
-        connection = self._connection(request, connection_id)
-        if health_clear(connection=connection, actor=request.user):
-            messages.success(request, "Quarantine cleared. The connection is healthy again.")
-        else:
-            messages.info(request, "The connection was not in quarantine.")
-        return self._back(connection)
-
-    def thresholds_view(self, request, connection_id: int):
-        connection = self._connection(request, connection_id)
-        form = HealthThresholdsForm(request.POST)
-        if not form.is_valid():
-            for field, errors in form.errors.items():
-                label = form.fields[field].label if field in form.fields else field
-                messages.error(request, f"Thresholds not saved: {label}: {' '.join(errors)}")
-            return self._back(connection)
-        health_thresholds_save(connection=connection, **form.cleaned_data)
-        messages.success(request, "Quarantine thresholds and guard saved.")
-        return self._back(connection)
-
-    def approve_staged_view(self, request, connection_id: int):
-        connection = self._connection(request, connection_id)
-        count = staged_decide(connection=connection, actor=request.user, approve=True)
-        messages.success(request, f"{count} held disable(s)/delete(s) approved and applied.")
-        return self._back(connection)
-
-    def discard_staged_view(self, request, connection_id: int):
-        connection = self._connection(request, connection_id)
-        count = staged_decide(connection=connection, actor=request.user, approve=False)
-        messages.success(
-            request, f"{count} held disable(s)/delete(s) discarded; the accounts stay as they are."
-        )
         return self._back(connection)

@@ -2,10 +2,11 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.connections.locations import entra_connection_settings
+from accounts.connections.services import DEFAULT_CONNECTION_NAME, entra_client_create
 from accounts.exceptions import AccountsError
 from accounts.services import organization_get
-from scim.locations import base_location, entra_connection_settings
-from scim.services import DEFAULT_CONNECTION_NAME, entra_client_create
+from accounts.sso.locations import portal_base
 
 
 class Command(BaseCommand):
@@ -37,6 +38,4 @@ class Command(BaseCommand):
             )
         except AccountsError as exc:
             raise CommandError(exc.message) from None
-        self.stdout.write(
-            json.dumps(entra_connection_settings(base_url or base_location(), issued), indent=2)
-        )
+        self.stdout.write(json.dumps(entra_connection_settings(base_url or portal_base(), issued), indent=2))

@@ -10,19 +10,14 @@ admin who authorized it still may.
 
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
-from scim.models import ProvisioningConnection
-from scim.services import PROVISIONING_GRANT_TYPES, may_authorize
-
-
-def _connection_of(client) -> ProvisioningConnection | None:
-    if client is None:
-        return None
-    return ProvisioningConnection.objects.select_related("organization").filter(application=client).first()
+from accounts.connections.selectors import connection_exists_for_client
+from accounts.connections.selectors import connection_get_for_application as _connection_of
+from accounts.connections.services import PROVISIONING_GRANT_TYPES, may_authorize
 
 
 def pkce_required(client_id: str) -> bool:
     """PKCE stays required for any client that is not a provisioning connection's."""
-    return not ProvisioningConnection.objects.filter(application__client_id=client_id).exists()
+    return not connection_exists_for_client(client_id)
 
 
 class ProvisioningOAuth2Validator(OAuth2Validator):

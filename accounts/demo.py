@@ -6,9 +6,9 @@ password and a fresh SCIM token, so no credential is written down anywhere.
 import secrets
 from dataclasses import dataclass
 
+from accounts.connections.services import scim_token_create
 from accounts.models import Organization, WorkAccount
 from accounts.services import account_set_password, admin_create, organization_create
-from scim.services import scim_token_create
 
 
 DEMO_SLUG = "contoso"
