@@ -6,10 +6,12 @@ csrf-exempt, so cookie auth would let any page an admin visits drive provisionin
 
 from dataclasses import dataclass
 
+from django_scim.settings import scim_settings
+
 from accounts.connections.selectors import TOKEN_PREFIX, connection_get_for_refused_credential
 from accounts.connections.services import oauth_token_authenticate, scim_token_authenticate
 from scim import constants
-from scim.errors import ScimError
+from scim.errors import ScimError, as_scim_error, error_response
 
 
 @dataclass(frozen=True)
@@ -21,11 +23,16 @@ class ScimPrincipal:
     credential: object
 
 
+def _challenge(*parameters: str) -> str:
+    """RFC 6750 §3: django-scim2's WWW_AUTHENTICATE_HEADER, with the error when a token was refused."""
+    return ", ".join((scim_settings.WWW_AUTHENTICATE_HEADER, *parameters))
+
+
 def authenticate_bearer(request) -> ScimPrincipal:
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        raise ScimError(401, constants.MISSING_TOKEN, headers={"WWW-Authenticate": 'Bearer realm="scim"'})
+        raise ScimError(401, constants.MISSING_TOKEN, headers={"WWW-Authenticate": _challenge()})
     secret = secret.strip()
     if secret.startswith(TOKEN_PREFIX):
         credential = scim_token_authenticate(secret)
@@ -36,7 +43,7 @@ def authenticate_bearer(request) -> ScimPrincipal:
         error = ScimError(
             401,
             constants.INVALID_TOKEN,
-            headers={"WWW-Authenticate": 'Bearer realm="scim", error="invalid_token"'},
+            headers={"WWW-Authenticate": _challenge('error="invalid_token"')},
         )
         # An expired or revoked credential still names its connection: the refusal is logged
         # there (and counts toward quarantine); a bearer nobody issued names none.
@@ -50,16 +57,29 @@ def authenticate_bearer(request) -> ScimPrincipal:
 
 
 class BearerTokenAuthCheck:
-    """django-scim2's AUTH_CHECK_MIDDLEWARE: wraps the view, refuses anything but a valid bearer."""
+    """
+    django-scim2's AUTH_CHECK_MIDDLEWARE: runs around its dispatch, before any handler, and
+    answers anything but a valid bearer itself (its default trusts request.user, a session).
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request, *args, **kwargs):
-        from scim.errors import error_response
-
         try:
             request.scim = authenticate_bearer(request)
-        except ScimError as error:
+        except Exception as exc:
+            error = as_scim_error(exc, request)
+            note_failure(request, error)
             return error_response(error)
         return self.get_response(request, *args, **kwargs)
+
+
+def note_failure(request, error: ScimError) -> None:
+    """The provisioning log's note of the error answered (and the connection a refused credential names)."""
+    note = getattr(request, "scim_note", None)
+    if note is None:
+        return
+    note.error = error
+    if getattr(error, "connection", None) is not None:
+        note.connection = error.connection

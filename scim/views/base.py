@@ -1,28 +1,23 @@
 """
-The protocol frame every /scim/v2/ view shares: bearer auth, body limits, JSON parsing, and the
-guarantee that every failure is an RFC 7644 §3.12 error, never a stack trace or database text.
+The protocol frame every /scim/v2/ view shares, on django-scim2's SCIMView: its dispatch runs the
+AUTH_CHECK_MIDDLEWARE hook (our bearer check, scim.auth) and renders every SCIMException; inside
+it, ScimFrame applies the body limit and turns any failure into an RFC 7644 §3.12 ScimError, never
+a stack trace or database text. Around it, the request becomes one provisioning event.
 """
 
 import json
-import logging
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import View
-from django_scim import exceptions as django_scim_exceptions
 from django_scim.views import SCIMView
 
 from scim import constants
-from scim.auth import authenticate_bearer
-from scim.errors import ScimError, bad_request, error_response
+from scim.auth import note_failure
+from scim.errors import ScimError, as_scim_error, bad_request, body_too_large, error_response
 from scim.events import ScimNote, record_request
-
-
-logger = logging.getLogger(__name__)
 
 
 def scim_response(document: dict, status: int = 200, headers: dict | None = None) -> HttpResponse:
@@ -32,7 +27,22 @@ def scim_response(document: dict, status: int = 200, headers: dict | None = None
     return response
 
 
-class ScimView(SCIMView):
+class ScimFrame(View):
+    """Runs inside django-scim2's dispatch, after the auth hook and around the handler."""
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            _check_body_size(request)
+            return super().dispatch(request, *args, **kwargs)
+        except Exception as exc:
+            # django-scim2 renders unexpected errors with an integer status and its own text, and
+            # database outages as a 500: every failure is raised on as a ScimError, which it renders.
+            error = as_scim_error(exc, request)
+            note_failure(request, error)
+            raise error from None
+
+
+class ScimView(SCIMView, ScimFrame):
     """django-scim2's SCIMView with our auth, error shape and limits."""
 
     # What the provisioning log calls the resources of this endpoint ("" for discovery).
@@ -41,33 +51,20 @@ class ScimView(SCIMView):
     @method_decorator(csrf_exempt)
     def dispatch(self, request, *args, **kwargs):
         request.scim_note = ScimNote(resource_type=self.log_resource_type)
-        response = self._answer(request, *args, **kwargs)
+        response = super().dispatch(request, *args, **kwargs)
+        error = request.scim_note.error
+        if error is not None:
+            # django-scim2 renders the error body but drops its headers (Allow, Retry-After).
+            for name, value in error.headers.items():
+                response[name] = value
         # After the answer, in its own transaction: failed requests are logged too.
         record_request(request, response)
         return response
 
-    def _answer(self, request, *args, **kwargs):
-        try:
-            request.scim = authenticate_bearer(request)
-            self._check_body_size(request)
-            return View.dispatch(self, request, *args, **kwargs)
-        except ScimError as error:
-            return self._failed(request, error)
-        except django_scim_exceptions.SCIMException as error:
-            return self._failed(request, ScimError(error.status, error.detail, error.scim_type))
-        except (OperationalError, InterfaceError):
-            # The database is unreachable or restarting: a retryable condition, not a bug.
-            logger.exception("SCIM request failed on the database: %s %s", request.method, request.path)
-            return self._failed(request, ScimError(503, constants.UNAVAILABLE, headers={"Retry-After": "60"}))
-        except Exception:
-            logger.exception("SCIM request failed: %s %s", request.method, request.path)
-            return self._failed(request, ScimError(500, constants.INTERNAL_ERROR))
-
-    @staticmethod
-    def _failed(request, error: ScimError):
-        request.scim_note.error = error
-        if getattr(error, "connection", None) is not None:
-            request.scim_note.connection = error.connection
+    def status_501(self, request, *args, **kwargs):
+        # django-scim2 answers an unimplemented endpoint with an empty 501 (RFC 7644 §3.12: an error body).
+        error = ScimError(501, constants.NOT_IMPLEMENTED.format(feature=self.feature))
+        note_failure(request, error)
         return error_response(error)
 
     def http_method_not_allowed(self, request, *args, **kwargs):
@@ -76,34 +73,32 @@ class ScimView(SCIMView):
             405, constants.METHOD_NOT_ALLOWED.format(method=request.method), headers={"Allow": allowed}
         )
 
-    def _check_body_size(self, request) -> None:
-        limit = settings.SCIM_MAX_BODY_BYTES
+    def load_body(self, body: bytes) -> dict:
+        # django-scim2 has no size limit, accepts any JSON value and words its errors its own way.
+        if len(body) > settings.SCIM_MAX_BODY_BYTES:
+            raise body_too_large()
         try:
-            declared = int(request.headers.get("Content-Length") or 0)
-        except ValueError:
-            declared = 0
-        if declared > limit:
-            raise ScimError(413, constants.BODY_TOO_LARGE.format(limit=limit))
-
-    def json_body(self, request) -> dict:
-        try:
-            raw = request.body
-        except RequestDataTooBig:
-            raise ScimError(
-                413, constants.BODY_TOO_LARGE.format(limit=settings.SCIM_MAX_BODY_BYTES)
-            ) from None
-        if len(raw) > settings.SCIM_MAX_BODY_BYTES:
-            raise ScimError(413, constants.BODY_TOO_LARGE.format(limit=settings.SCIM_MAX_BODY_BYTES))
-        try:
-            body = json.loads(raw.decode("utf-8") or "null")
+            document = json.loads(body.decode("utf-8") or "null")
         except (UnicodeDecodeError, ValueError) as exc:
             reason = exc.args[0] if isinstance(exc, ValueError) and exc.args else "not UTF-8"
             raise bad_request(
                 constants.BODY_NOT_JSON.format(reason=reason), constants.INVALID_SYNTAX
             ) from None
-        if not isinstance(body, dict):
+        if not isinstance(document, dict):
             raise bad_request(constants.BODY_NOT_OBJECT, constants.INVALID_SYNTAX)
-        return body
+        return document
+
+    def json_body(self, request) -> dict:
+        return self.load_body(request.body)
+
+
+def _check_body_size(request) -> None:
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > settings.SCIM_MAX_BODY_BYTES:
+        raise body_too_large()
 
 
 class NotFoundView(ScimView):
@@ -120,10 +115,5 @@ class NotFoundView(ScimView):
 class NotImplementedView(ScimView):
     """/Bulk and /Me: advertised as unsupported in ServiceProviderConfig; RFC 7644 §3.7 → 501."""
 
+    implemented = False  # django-scim2's dispatch answers status_501 after the auth hook
     feature = ""
-    http_method_names = ["get", "post", "put", "patch", "delete"]
-
-    def _not_implemented(self, request, *args, **kwargs):
-        raise ScimError(501, constants.NOT_IMPLEMENTED.format(feature=self.feature))
-
-    get = post = put = patch = delete = _not_implemented
