@@ -7,9 +7,10 @@ csrf-exempt, so cookie auth would let any page an admin visits drive provisionin
 from dataclasses import dataclass
 
 from django_scim.settings import scim_settings
+from oauth2_provider.oauth2_backends import OAuthLibCore
 
 from accounts.connections.selectors import TOKEN_PREFIX, connection_get_for_refused_credential
-from accounts.connections.services import oauth_token_authenticate, scim_token_authenticate
+from accounts.connections.services import connection_mark_oauth_use, scim_token_authenticate
 from scim import constants
 from scim.errors import ScimError, as_scim_error, error_response
 
@@ -38,7 +39,7 @@ def authenticate_bearer(request) -> ScimPrincipal:
         credential = scim_token_authenticate(secret)
         connection = credential.connection if credential else None
     else:
-        credential = connection = oauth_token_authenticate(secret)
+        credential = connection = oauth_connection(request, secret)
     if connection is None:
         error = ScimError(
             401,
@@ -54,6 +55,37 @@ def authenticate_bearer(request) -> ScimPrincipal:
         error.connection = connection
         raise error
     return ScimPrincipal(connection=connection, organization=connection.organization, credential=credential)
+
+
+class ScimResourceServer(OAuthLibCore):
+    """django-oauth-toolkit's resource-server side (its validator's validate_bearer_token) for SCIM."""
+
+    def extract_body(self, request):
+        # SCIM bodies are JSON documents, never OAuth parameters (RFC 6750 §2.1: the token is in
+        # the header); reading request.POST of an oversized form body would fail the request.
+        return []
+
+    def _get_escaped_full_path(self, request):
+        # oauthlib refuses a query string with a malformed percent-escape (ValueError), which
+        # would turn a bad filter into a refused token; a bearer check needs only the path.
+        return request.path
+
+
+def oauth_connection(request, secret: str):
+    """
+    The connection an OAuth access token belongs to, verified by django-oauth-toolkit (unknown,
+    expired, without the `scim` scope, or authorized by someone who may no longer: None).
+    """
+    if len(secret) > 512:
+        return None
+    valid, oauth_request = ScimResourceServer().verify_request(request, scopes=["scim"])
+    if not valid:
+        return None
+    connection = getattr(oauth_request.access_token.application, "provisioning_connection", None)
+    if connection is None:
+        return None
+    connection_mark_oauth_use(connection=connection)
+    return connection
 
 
 class BearerTokenAuthCheck:

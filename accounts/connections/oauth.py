@@ -8,6 +8,9 @@ refresh tokens, and client credentials. A code or refresh token only yields a to
 admin who authorized it still may.
 """
 
+import hashlib
+
+from oauth2_provider.models import get_access_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from accounts.connections.selectors import connection_exists_for_client
@@ -21,6 +24,26 @@ def pkce_required(client_id: str) -> bool:
 
 
 class ProvisioningOAuth2Validator(OAuth2Validator):
+    def validate_bearer_token(self, token, scopes, request):
+        # A provisioning connection's token works only while the admin who authorized it still may
+        # (demoting or disabling the admin revokes them; this holds even if a revocation was missed).
+        if not super().validate_bearer_token(token, scopes, request):
+            return False
+        access_token = request.access_token
+        connection = getattr(access_token.application, "provisioning_connection", None)
+        if connection is None or access_token.user_id is None:
+            return True
+        return may_authorize(access_token.user, connection)
+
+    def _load_access_token(self, token):
+        # One query for a SCIM request: the token with its client's connection and organization.
+        return (
+            get_access_token_model()
+            .objects.select_related("application__provisioning_connection__organization", "user")
+            .filter(token_checksum=hashlib.sha256(token.encode()).hexdigest())
+            .first()
+        )
+
     def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
         if _connection_of(client) is not None:
             return grant_type in PROVISIONING_GRANT_TYPES

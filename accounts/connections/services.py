@@ -1,6 +1,5 @@
 """Provisioning connections and their credentials (secret tokens, OAuth clients)."""
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -190,34 +189,9 @@ def may_authorize(account, connection: ProvisioningConnection) -> bool:
     )
 
 
-def oauth_token_authenticate(secret: str):
-    """
-    The connection an OAuth access token belongs to, or None when the token is unknown, expired,
-    lacks the `scim` scope, belongs to no provisioning connection, or was authorized by someone
-    who may no longer authorize it. One query: django-oauth-toolkit stores the token's SHA-256
-    (RFC 9700 token storage).
-    """
-    from oauth2_provider.models import get_access_token_model
-
-    if len(secret) > 512:
-        return None
-    token = (
-        get_access_token_model()
-        .objects.select_related("application__provisioning_connection__organization", "user")
-        .filter(token_checksum=hashlib.sha256(secret.encode()).hexdigest())
-        .first()
-    )
-    if token is None or not token.is_valid(["scim"]) or token.application is None:
-        return None
-    connection = getattr(token.application, "provisioning_connection", None)
-    if connection is None:
-        return None
-    # Authorization-code tokens carry the admin who allowed them; demoting or disabling that
-    # admin revokes them, and this check holds even if a revocation was missed.
-    if token.user_id is not None and not may_authorize(token.user, connection):
-        return None
+def connection_mark_oauth_use(*, connection: ProvisioningConnection) -> None:
+    """An OAuth access token of the connection authenticated a request (a hint, written rarely)."""
     now = timezone.now()
     if connection.oauth_last_used_at is None or now - connection.oauth_last_used_at > LAST_USED_RESOLUTION:
         ProvisioningConnection.objects.filter(pk=connection.pk).update(oauth_last_used_at=now)
         connection.oauth_last_used_at = now
-    return connection

@@ -116,3 +116,21 @@ def test_create_entra_client_prints_what_to_enter_in_entra_as_json(organization)
     assert printed["connection"] == "Entra test"
     response = _token(printed["client_id"], printed["client_secret"])
     assert response.status_code == 200
+
+
+def test_oauth_bearer_check_through_django_oauth_toolkit_costs_what_a_secret_token_does(
+    entra_client, scim_token
+):
+    """One query for the token with its connection and organization (after the first use's write)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    oauth_token = _token(entra_client.client_id, entra_client.client_secret).json()["access_token"]
+    counts = []
+    for token in (oauth_token, scim_token):
+        _scim_get(token, "/scim/v2/Users?count=0")  # the first use records last_used_at
+        with CaptureQueriesContext(connection) as queries:
+            assert _scim_get(token, "/scim/v2/Users?count=0").status_code == 200
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1], counts
