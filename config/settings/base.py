@@ -237,7 +237,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Work Accounts <no-reply@loca
 # SCIM
 # ------------------------------------------------------------------------------
 SCIM_SERVICE_PROVIDER = {
-    # NETLOC is mandatory for django-scim2; locations are built by scim.urls_location instead.
+    # NETLOC is mandatory for django-scim2; locations come from BASE_LOCATION_GETTER instead.
     "NETLOC": "localhost",
     "AUTHENTICATION_SCHEMES": [
         {
@@ -248,6 +248,8 @@ SCIM_SERVICE_PROVIDER = {
         }
     ],
     "USER_ADAPTER": "scim.adapters.users.WorkAccountSCIMUser",
+    "GROUP_ADAPTER": "scim.adapters.groups.WorkGroupSCIMGroup",
+    "GROUP_MODEL": "accounts.models.WorkGroup",
     "BASE_LOCATION_GETTER": "scim.locations.base_location",
     "AUTH_CHECK_MIDDLEWARE": "scim.auth.BearerTokenAuthCheck",
     "WWW_AUTHENTICATE_HEADER": 'Bearer realm="scim"',

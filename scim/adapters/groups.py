@@ -1,6 +1,7 @@
 """
-django-scim2's Group adapter for work groups: translates SCIM bodies and PATCH operations into
-one accounts service call, and renders groups with their members streamed page by page.
+The Group adapter for work groups (django-scim2's GROUP_ADAPTER, a SCIMGroup): translates SCIM
+bodies and PATCH operations into one accounts service call, and renders groups with their members
+streamed page by page. Like the User adapter, it is called through create/replace/patch/delete.
 """
 
 import json

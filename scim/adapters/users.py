@@ -1,6 +1,8 @@
 """
-django-scim2's User adapter for work accounts. It translates and does not decide: SCIM documents
-and PATCH operations become AccountAttributes, and each request calls one accounts service.
+The User adapter for work accounts (django-scim2's USER_ADAPTER, a SCIMUser). It translates and
+does not decide: SCIM documents and PATCH operations become AccountAttributes, and each request
+calls one accounts service. The resource views call create/replace/patch/delete; django-scim2's
+from_dict/save/handle_operations contract is not used by them yet (README: django-scim2 table).
 """
 
 import dataclasses
