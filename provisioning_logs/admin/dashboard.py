@@ -14,13 +14,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from provisioning_logs.health_summary import quarantine_text
+from provisioning_logs.health_summary import health_status
 from provisioning_logs.models import Action, Status
 from provisioning_logs.selectors import (
     ConnectionDashboard,
     CycleSummary,
     connection_dashboard,
     connection_list,
+    reader_scope,
 )
 
 
@@ -143,7 +144,8 @@ def chart_svg(connection_pk: int, daily) -> str:
 
 def panel_data(dashboard: ConnectionDashboard) -> dict:
     connection = dashboard.connection
-    health_state, health_text = quarantine_text(connection)
+    health = health_status(connection)
+    health_state, health_text = health.state, health.text
     return {
         "id": connection.pk,
         "name": connection.name,
@@ -164,7 +166,7 @@ def panel_data(dashboard: ConnectionDashboard) -> dict:
 
 
 def _panels(request) -> list[dict]:
-    connections = connection_list(user=request.user)
+    connections = connection_list(scope=reader_scope(user=request.user))
     wanted = request.GET.get("connection")
     if wanted is not None:
         if not wanted.isdigit():

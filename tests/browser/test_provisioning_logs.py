@@ -16,7 +16,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import OrganizationRole
-from provisioning_logs.admin.detail import SCIM_TYPE_ADVICE
+from provisioning_logs.event_detail import SCIM_TYPE_ADVICE
 from provisioning_logs.models import CycleKind, ProvisioningCycle
 from provisioning_logs.services import forget_running_cycles
 from scim.services import scim_token_create
