@@ -347,3 +347,8 @@ class StagedDeprovisioning(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.account_id}: {self.status}"
+
+
+# The audit API's machine clients live with the API (provisioning_logs/api/); imported here so
+# that Django registers the model with the app.
+from provisioning_logs.api.models import ApiClient  # noqa: E402, F401

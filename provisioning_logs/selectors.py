@@ -17,6 +17,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import WorkAccount, WorkGroup
+from provisioning_logs.health_summary import HealthStatus, health_status
 from provisioning_logs.models import ProvisioningCycle, ProvisioningEvent
 from provisioning_logs.services import CycleProgress, cycle_is_running, cycle_progress
 
@@ -52,6 +53,7 @@ class ReaderScope:
 
 
 NO_ORGANIZATION = ReaderScope()
+EVERY_ORGANIZATION = ReaderScope(everything=True)
 
 
 def reader_scope(*, user) -> ReaderScope:
@@ -59,7 +61,7 @@ def reader_scope(*, user) -> ReaderScope:
     if not (user.is_authenticated and user.is_active):
         return NO_ORGANIZATION
     if user.is_superuser:
-        return ReaderScope(everything=True)
+        return EVERY_ORGANIZATION
     if user.is_staff and user.organization_id is not None:
         return ReaderScope(organization_id=user.organization_id)
     return NO_ORGANIZATION
@@ -173,22 +175,46 @@ class ConnectionDashboard:
     daily: tuple[DayOutcome, ...]
 
 
+def cycle_summary(cycle: ProvisioningCycle, now: datetime | None = None) -> CycleSummary:
+    """A cycle with whether it still runs and, while it does, its progress."""
+    if cycle_is_running(cycle, now):
+        return CycleSummary(cycle=cycle, running=True, progress=cycle_progress(cycle, now))
+    return CycleSummary(cycle=cycle, running=False, progress=None)
+
+
 def connection_dashboard(connection, now: datetime | None = None) -> ConnectionDashboard:
     """The running cycle (if any) with its progress, the last completed cycle and 7 days of outcomes."""
     now = now or timezone.now()
     latest_two = list(ProvisioningCycle.objects.filter(connection=connection).order_by("-started_at")[:2])
     current = last_completed = None
     if latest_two and cycle_is_running(latest_two[0], now):
-        cycle = latest_two[0]
-        current = CycleSummary(cycle=cycle, running=True, progress=cycle_progress(cycle, now))
+        current = cycle_summary(latest_two[0], now)
         latest_two = latest_two[1:]
     if latest_two:
-        last_completed = CycleSummary(cycle=latest_two[0], running=False, progress=None)
+        last_completed = cycle_summary(latest_two[0], now)
     return ConnectionDashboard(
         connection=connection,
         current=current,
         last_completed=last_completed,
         daily=daily_outcomes(connection, now=now),
+    )
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    """A connection as the dashboard and the audit API show it: its cycles, 7 days and health."""
+
+    connection: object
+    dashboard: ConnectionDashboard
+    health: HealthStatus
+
+
+def connection_report(connection, now: datetime | None = None) -> ConnectionReport:
+    now = now or timezone.now()
+    return ConnectionReport(
+        connection=connection,
+        dashboard=connection_dashboard(connection, now=now),
+        health=health_status(connection, now=now),
     )
 
 

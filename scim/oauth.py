@@ -9,9 +9,15 @@ admin who authorized it still may.
 """
 
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.scopes import SettingsScopes
 
+from provisioning_logs.api.clients import AUDIT_SCOPE
+from provisioning_logs.api.models import ApiClient
 from scim.models import ProvisioningConnection
 from scim.services import PROVISIONING_GRANT_TYPES, may_authorize
+
+
+SCIM_SCOPE = "scim"
 
 
 def _connection_of(client) -> ProvisioningConnection | None:
@@ -52,3 +58,28 @@ class ProvisioningOAuth2Validator(OAuth2Validator):
         if connection is None or user is None:
             return True
         return may_authorize(user, connection)
+
+
+class ProvisioningScopes(SettingsScopes):
+    """
+    django-oauth-toolkit's SCOPES_BACKEND_CLASS: the scopes a client may ask for, and gets when
+    it asks for none. A provisioning connection's client has exactly `scim`, an audit API
+    client exactly `audit:read`, so neither can obtain a token for the other's endpoint; any
+    other client has none.
+    """
+
+    def get_available_scopes(self, application=None, request=None, *args, **kwargs):
+        return self._scopes_of(application)
+
+    def get_default_scopes(self, application=None, request=None, *args, **kwargs):
+        return self._scopes_of(application)
+
+    @staticmethod
+    def _scopes_of(application) -> list[str]:
+        if application is None:
+            return []
+        if ApiClient.objects.filter(application=application, revoked_at__isnull=True).exists():
+            return [AUDIT_SCOPE]
+        if ProvisioningConnection.objects.filter(application=application).exists():
+            return [SCIM_SCOPE]
+        return []
