@@ -2,12 +2,12 @@
 
 import logging
 
+from django.urls import Resolver404, resolve
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
-from django.urls import Resolver404, resolve
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
