@@ -149,11 +149,6 @@ class ProvisioningEventAdmin(OrganizationScopedAdmin):
             path("export.csv", view(self.export_csv_view), name="{}_{}_export_csv".format(*info)),
             path("export.json", view(self.export_json_view), name="{}_{}_export_json".format(*info)),
             path("dashboard/", view(self.dashboard_view), name="{}_{}_dashboard".format(*info)),
-            path(
-                "dashboard/data.json",
-                view(self.dashboard_data_view),
-                name="{}_{}_dashboard_data".format(*info),
-            ),
             *super().get_urls(),
         ]
 
@@ -165,6 +160,3 @@ class ProvisioningEventAdmin(OrganizationScopedAdmin):
 
     def dashboard_view(self, request):
         return dashboard.dashboard_view(self, request)
-
-    def dashboard_data_view(self, request):
-        return dashboard.dashboard_data_view(self, request)

@@ -1,6 +1,7 @@
 """The audit API's endpoints: thin read-only viewsets over the provisioning log's selectors."""
 
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
@@ -40,6 +41,12 @@ class ApiScopedViewSet(viewsets.ReadOnlyModelViewSet):
     def filter_queryset(self, queryset):
         # Query parameters filter lists only; an object is addressed by its id alone.
         return super().filter_queryset(queryset) if self.action == "list" else queryset
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # Audit records of an organization: no shared or browser cache keeps them.
+        add_never_cache_headers(response)
+        return response
 
 
 @extend_schema_view(
