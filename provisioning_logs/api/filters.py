@@ -5,7 +5,7 @@ silently widen a SIEM's export to everything.
 """
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django import forms
 from django_filters import rest_framework as filters
@@ -21,7 +21,7 @@ RFC3339_DATE_TIME = re.compile(
 )
 BAD_DATE_TIME = (
     "Enter an RFC 3339 date-time with a time zone, for example 2026-05-01T00:00:00Z "
-    "(in a URL, write + as %2B)."
+    "(in a URL, a + must be percent-encoded)."
 )
 UNKNOWN_PARAMETER = "Unknown parameter."
 REPEATED_PARAMETER = "Give this parameter once."
@@ -41,12 +41,18 @@ class RFC3339DateTimeField(forms.Field):
             return None
         if not RFC3339_DATE_TIME.match(value):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        text = value.upper().replace(" ", "T")
+        # Stored times have microseconds. A finer fraction is rounded up: `since` (>=) and
+        # `until` (<) of x then select exactly the stored times at or after, or before, x.
+        finer = re.search(r"\.\d{6}(\d+)", text)
+        text = re.sub(r"(\.\d{6})\d+", r"\1", text)
         try:
-            # Python 3.11 reads at most microseconds; RFC 3339 allows any number of fraction digits.
-            text = re.sub(r"(\.\d{6})\d+", r"\1", value.upper().replace(" ", "T"))
-            return datetime.fromisoformat(text)
+            moment = datetime.fromisoformat(text)
         except ValueError:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if finer and finer.group(1).strip("0"):
+            moment += timedelta(microseconds=1)
+        return moment
 
 
 class RFC3339DateTimeFilter(filters.Filter):

@@ -4,6 +4,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
+from rest_framework.exceptions import MethodNotAllowed
 
 from provisioning_logs.api.access import api_scope
 from provisioning_logs.api.filters import CycleFilter, EventFilter
@@ -37,6 +38,13 @@ class ApiScopedViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return api_scope(self.request).filter(self.base_queryset())
+
+    def initial(self, request, *args, **kwargs):
+        # Read-only: any other method is 405 before authentication, which would read its body
+        # (django-oauth-toolkit looks for a token in a form body) and answer 415 for a JSON-only API.
+        if not hasattr(self, request.method.lower()):
+            raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
 
     def filter_queryset(self, queryset):
         # Query parameters filter lists only; an object is addressed by its id alone.
