@@ -249,6 +249,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["provisioning_logs.api.permissions.AuditReader"],
     "PREPROCESSING_HOOKS": ["provisioning_logs.api.schema.canonical_paths_only"],
     "COMPONENT_SPLIT_REQUEST": True,
     "OAUTH2_FLOWS": ["clientCredentials"],
