@@ -4,6 +4,8 @@ portal's event page shows), cycles and connections from the selectors the dashbo
 API, the dashboard and the event page never disagree.
 """
 
+from datetime import UTC
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -15,6 +17,11 @@ from provisioning_logs.models import Action, Status
 
 def _url(serializer, name: str, pk: int) -> str:
     return reverse(name, args=[pk], request=serializer.context.get("request"))
+
+
+def rfc3339(moment) -> str:
+    """DRF's DateTimeField output (ISO 8601 in UTC, 'Z'), without its per-call time-zone checks."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class ConnectionRefSerializer(serializers.Serializer):
@@ -53,11 +60,65 @@ class EventSerializer(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, event) -> str:
-        return _url(self, "api:event-detail", event.pk)
+        if not hasattr(self, "_list_url"):
+            self._list_url = reverse("api:event-list", request=self.context.get("request"))
+        return f"{self._list_url}{event.pk}/"
 
     @extend_schema_field(ModifiedPropertySerializer(many=True))
     def get_modified_properties(self, event) -> list[dict]:
         return modified_properties(event)
+
+    # What to_representation reads: a list fetches these columns only.
+    columns = (
+        "id",
+        "created_at",
+        "organization__slug",
+        "connection__name",
+        "cycle_id",
+        "request_id",
+        "credential",
+        "method",
+        "path",
+        "resource_type",
+        "action",
+        "status",
+        "http_status",
+        "resource_id",
+        "external_id",
+        "identity",
+        "scim_type",
+        "detail",
+        "duration_ms",
+        "modified_properties",
+    )
+
+    def to_representation(self, event):
+        # The declared fields above are the contract (and the OpenAPI schema); DRF's
+        # field-by-field walk over them took 0.3 ms an event, most of a page of 100. The same
+        # representation, built directly (tests hold the keys and values to the fields).
+        return {
+            "id": event.pk,
+            "url": self.get_url(event),
+            "created_at": rfc3339(event.created_at),
+            "organization": event.organization.slug,
+            "connection": {"id": event.connection_id, "name": event.connection.name},
+            "cycle": event.cycle_id,
+            "request_id": event.request_id,
+            "credential": event.credential,
+            "method": event.method,
+            "path": event.path,
+            "resource_type": event.resource_type,
+            "action": event.action,
+            "status": event.status,
+            "http_status": event.http_status,
+            "resource_id": str(event.resource_id) if event.resource_id is not None else None,
+            "external_id": event.external_id,
+            "identity": event.identity,
+            "scim_type": event.scim_type,
+            "detail": event.detail,
+            "duration_ms": event.duration_ms,
+            "modified_properties": modified_properties(event),
+        }
 
 
 class StepSerializer(serializers.Serializer):
@@ -83,7 +144,13 @@ class EventDetailSerializer(EventSerializer):
 
     def to_representation(self, event):
         self._detail = event_detail(event)
-        return super().to_representation(event)
+        return {
+            **super().to_representation(event),
+            "http_status_text": self.get_http_status_text(event),
+            "steps": self.get_steps(event),
+            "troubleshooting": self.get_troubleshooting(event),
+            "request_body": self.get_request_body(event),
+        }
 
     def get_http_status_text(self, event) -> str:
         return http_status_text(event.http_status)

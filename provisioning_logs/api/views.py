@@ -76,7 +76,10 @@ class EventViewSet(ApiScopedViewSet):
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        return queryset.select_related("cycle") if self.action == "retrieve" else queryset
+        if self.action == "retrieve":
+            return queryset.select_related("cycle")
+        # A list shows no request body (up to 8 KB each) and little of the related rows.
+        return queryset.only(*EventSerializer.columns)
 
     def get_serializer_class(self):
         return EventDetailSerializer if self.action == "retrieve" else EventSerializer

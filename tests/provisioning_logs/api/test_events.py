@@ -363,3 +363,13 @@ def test_an_events_detail_ignores_list_filters(api, mixed):
     response = api.get(f"/events/{mixed['create'].pk}/", {"status": "Failure"})
 
     assert (response.status_code, response.body["id"]) == (200, mixed["create"].pk)
+
+
+def test_the_list_representation_has_exactly_the_declared_fields(api, mixed):
+    from provisioning_logs.api.serializers import EventDetailSerializer, EventSerializer
+
+    row = api.get("/events/").body["results"][0]
+    detail = api.get(row["url"]).body
+
+    assert list(row) == list(EventSerializer().fields)
+    assert set(detail) == set(EventDetailSerializer().fields)
