@@ -14,12 +14,8 @@ from django.views.decorators.http import require_POST
 from accounts.admin import OrganizationScopedAdmin
 from accounts.exceptions import AccountsError
 from accounts.models import OrganizationRole
-from provisioning_logs.api.clients import (
-    api_client_create,
-    api_client_revoke,
-    api_client_settings,
-    portal_base_url,
-)
+from accounts.sso.locations import portal_base
+from provisioning_logs.api.clients import api_client_create, api_client_revoke, api_client_settings
 from provisioning_logs.api.forms import ApiClientForm
 from provisioning_logs.api.models import ApiClient
 
@@ -93,7 +89,7 @@ class ApiClientAdmin(OrganizationScopedAdmin):
             **self.admin_site.each_context(request),
             "title": "API client created",
             "client": issued.client,
-            "settings": api_client_settings(issued, portal_base_url(request)),
+            "settings": api_client_settings(issued, portal_base(request)),
             "opts": self.model._meta,
         }
         response = TemplateResponse(request, "admin/provisioning_logs/apiclient/created.html", context)

@@ -7,7 +7,6 @@ whose only scope is audit:read; revoked by deleting its OAuth application, which
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -101,15 +100,6 @@ def api_client_of_token(token) -> ApiClient | None:
         ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
         client.last_used_at = now
     return client
-
-
-def portal_base_url(request=None) -> str:
-    """PORTAL_BASE_URL when set, else the request's own scheme and host (scim.locations' rule)."""
-    if settings.PORTAL_BASE_URL:
-        return settings.PORTAL_BASE_URL
-    if request is None:
-        return "http://localhost"
-    return f"{request.scheme}://{request.get_host()}"
 
 
 def api_client_settings(issued: IssuedApiClient, base_url: str) -> dict:

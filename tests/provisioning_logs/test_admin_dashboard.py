@@ -12,10 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import OrganizationRole, WorkAccount
-from provisioning_logs.models import CycleKind, CycleObject, ProvisioningCycle
+from provisioning_logs.models import CycleKind
 from provisioning_logs.selectors import DayOutcome, connection_dashboard, daily_outcomes
 from scim.services import DEFAULT_CONNECTION_NAME, connection_get_or_create
 from tests.conftest import PORTAL_PASSWORD
+from tests.provisioning_logs.cycle_support import make_cycle
 
 
 pytestmark = pytest.mark.django_db
@@ -27,20 +28,6 @@ DATA_URL = "/api/v1/connections/"
 @pytest.fixture
 def connection(organization):
     return connection_get_or_create(organization=organization)
-
-
-def make_cycle(connection, *, started_at, last_event_at, handled=0, **fields) -> ProvisioningCycle:
-    cycle = ProvisioningCycle.objects.create(
-        organization=connection.organization,
-        connection=connection,
-        started_at=started_at,
-        last_event_at=last_event_at,
-        **fields,
-    )
-    CycleObject.objects.bulk_create(
-        CycleObject(cycle=cycle, object_key=f"User:{number}") for number in range(handled)
-    )
-    return cycle
 
 
 def panels(client) -> list[dict]:

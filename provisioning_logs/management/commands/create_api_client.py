@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.exceptions import AccountsError
 from accounts.services import organization_get
-from provisioning_logs.api.clients import api_client_create, api_client_settings, portal_base_url
+from accounts.sso.locations import portal_base
+from provisioning_logs.api.clients import api_client_create, api_client_settings
 
 
 class Command(BaseCommand):
@@ -25,4 +26,4 @@ class Command(BaseCommand):
             issued = api_client_create(organization=organization_get(slug=slug), name=name)
         except AccountsError as exc:
             raise CommandError(exc.message) from None
-        self.stdout.write(json.dumps(api_client_settings(issued, base_url or portal_base_url()), indent=2))
+        self.stdout.write(json.dumps(api_client_settings(issued, base_url or portal_base()), indent=2))

@@ -9,30 +9,17 @@ from accounts.models import OrganizationRole
 from provisioning_logs.health import health_of
 from provisioning_logs.models import (
     CycleKind,
-    CycleObject,
     OutboxMessage,
     OutboxStatus,
-    ProvisioningCycle,
     StagedDeprovisioning,
 )
 from scim.services import connection_get_or_create
 from tests.provisioning_logs.api.conftest import ids
+from tests.provisioning_logs.cycle_support import make_cycle
 
 
 pytestmark = pytest.mark.django_db
 STARTED = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
-
-
-def make_cycle(connection, *, started_at, last_event_at, handled=0, **fields) -> ProvisioningCycle:
-    cycle = ProvisioningCycle.objects.create(
-        organization=connection.organization,
-        connection=connection,
-        started_at=started_at,
-        last_event_at=last_event_at,
-        **fields,
-    )
-    CycleObject.objects.bulk_create(CycleObject(cycle=cycle, object_key=f"User:{n}") for n in range(handled))
-    return cycle
 
 
 @pytest.fixture
