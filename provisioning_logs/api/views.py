@@ -42,7 +42,8 @@ class ApiScopedViewSet(viewsets.ReadOnlyModelViewSet):
     def initial(self, request, *args, **kwargs):
         # Read-only: any other method is 405 before authentication, which would read its body
         # (django-oauth-toolkit looks for a token in a form body) and answer 415 for a JSON-only API.
-        if not hasattr(self, request.method.lower()):
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):
             raise MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
 
