@@ -139,6 +139,8 @@ class ProvisioningEvent(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="event_org_created"),
+            # The audit API's pages: one organization's events in id order.
+            models.Index(fields=["organization", "id"], name="event_org_id"),
             models.Index(fields=["connection", "-created_at"], name="event_connection_created"),
             models.Index(fields=["organization", "status", "-created_at"], name="event_org_status_created"),
             models.Index(fields=["resource_id", "-created_at"], name="event_resource_created"),

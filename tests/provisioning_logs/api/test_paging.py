@@ -238,3 +238,36 @@ def test_an_export_while_entra_writes_sees_every_event_exactly_once(api, connect
     assert failures == []
     assert seen == sorted(written) == written
     assert ProvisioningEvent.objects.count() == total
+
+
+@pytest.mark.django_db
+class TestTimeBoundsInIdOrder:
+    """
+    `since`/`until` select by time while pages go by id, and the two agree only nearly: a
+    recording that took a moment longer has a later id but an earlier time. The selection is
+    by time, exactly, whatever the order.
+    """
+
+    @pytest.fixture
+    def out_of_order(self, connection, record):
+        old = record(connection, at=T0 - timedelta(hours=2))
+        late = record(connection, at=T0 + timedelta(minutes=5))
+        early = record(connection, at=T0 + timedelta(minutes=1))  # a later id, an earlier time
+        recent = record(connection, at=T0 + timedelta(hours=2))
+        return {"old": old, "late": late, "early": early, "recent": recent}
+
+    @pytest.mark.parametrize(
+        ("params", "expected"),
+        [
+            ({"order": "oldest", "since": "2026-11-02T09:00:00Z"}, ["late", "early", "recent"]),
+            ({"order": "oldest", "since": "2026-11-02T09:02:00Z"}, ["late", "recent"]),
+            ({"order": "oldest", "until": "2026-11-02T09:02:00Z"}, ["old", "early"]),
+            ({"until": "2026-11-02T09:02:00Z"}, ["early", "old"]),
+            ({"until": "2026-11-02T09:06:00Z"}, ["early", "late", "old"]),
+            ({"since": "2026-11-02T09:02:00Z"}, ["recent", "late"]),
+        ],
+    )
+    def test_the_events_selected_are_those_of_the_time_bound(self, api, out_of_order, params, expected):
+        assert ids(api.get("/events/", params).body["results"]) == [
+            out_of_order[name].pk for name in expected
+        ]
