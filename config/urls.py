@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("scim/v2/", include("scim.urls", namespace="scim")),
+    path("api/", include("provisioning_logs.api.urls", namespace="api")),
     # OAuth 2.0 authorization and token endpoints only; django-oauth-toolkit's
     # application-management pages are never exposed (any signed-in user could register clients).
     path(

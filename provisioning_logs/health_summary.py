@@ -66,16 +66,45 @@ def health_summary(connection, now=None) -> HealthSummary:
     )
 
 
-def quarantine_text(connection, now=None) -> tuple[str, str]:
-    """(state, one line) for the dashboard: healthy, or the quarantine with reason and next retry."""
+@dataclass(frozen=True)
+class HealthStatus:
+    """A connection's health at a glance: what the dashboard and the audit API show."""
+
+    state: str
+    reason: str
+    reason_label: str
+    since: object  # when the current quarantine began (None while healthy)
+    next_retry: object  # when Entra is expected to retry (Graph's nextAttempt)
+    held_deprovisionings: int
+    outbox_pending: int
+    outbox_failing: int
+
+    @property
+    def text(self) -> str:
+        """One line: healthy, or the quarantine with reason, since and next retry; held deprovisionings."""
+        held = self.held_deprovisionings
+        held_text = f" · {held} disable(s)/delete(s) held for approval" if held else ""
+        if self.state == HealthState.HEALTHY:
+            return f"Healthy{held_text}"
+        since = f"{self.since:%Y-%m-%d %H:%M} UTC" if self.since else "unknown"
+        line = f"{HealthState(self.state).label}: {self.reason_label} (since {since}"
+        line += f"; next retry expected {self.next_retry:%Y-%m-%d %H:%M} UTC)" if self.next_retry else ")"
+        return line + held_text
+
+
+def health_status(connection, now=None) -> HealthStatus:
     now = now or timezone.now()
     health = health_of(connection)
-    held = StagedDeprovisioning.objects.filter(connection=connection, status=StagedStatus.STAGED).count()
-    held_text = f" · {held} disable(s)/delete(s) held for approval" if held else ""
-    if health.state == HealthState.HEALTHY:
-        return health.state, f"Healthy{held_text}"
-    since = f"{health.current_began:%Y-%m-%d %H:%M} UTC" if health.current_began else "unknown"
-    line = f"{health.get_state_display()}: {health.get_reason_display()} (since {since}"
-    retry = next_attempt(health, now)
-    line += f"; next retry expected {retry:%Y-%m-%d %H:%M} UTC)" if retry else ")"
-    return health.state, line + held_text
+    outbox = OutboxMessage.objects.filter(connection=connection)
+    return HealthStatus(
+        state=health.state,
+        reason=health.reason,
+        reason_label=health.get_reason_display() if health.reason else "",
+        since=health.current_began if health.state != HealthState.HEALTHY else None,
+        next_retry=next_attempt(health, now),
+        held_deprovisionings=StagedDeprovisioning.objects.filter(
+            connection=connection, status=StagedStatus.STAGED
+        ).count(),
+        outbox_pending=outbox.filter(status=OutboxStatus.PENDING).count(),
+        outbox_failing=outbox.filter(status=OutboxStatus.FAILING).count(),
+    )

@@ -136,6 +136,8 @@ class ProvisioningEvent(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="event_org_created"),
+            # The audit API's pages: one organization's events in id order.
+            models.Index(fields=["organization", "id"], name="event_org_id"),
             models.Index(fields=["connection", "-created_at"], name="event_connection_created"),
             models.Index(fields=["organization", "status", "-created_at"], name="event_org_status_created"),
             models.Index(fields=["resource_id", "-created_at"], name="event_resource_created"),
@@ -342,3 +344,8 @@ class StagedDeprovisioning(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.account_id}: {self.status}"
+
+
+# The audit API's machine clients live with the API (provisioning_logs/api/); imported here so
+# that Django registers the model with the app.
+from provisioning_logs.api.models import ApiClient  # noqa: E402, F401

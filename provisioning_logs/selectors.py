@@ -7,15 +7,17 @@ The dashboard reads only the cycles table, whose count columns the recorder keep
 it never aggregates the events table, which can hold millions of rows.
 """
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.connections.models import ProvisioningConnection
 from accounts.models import WorkAccount, WorkGroup
+from provisioning_logs.health_summary import HealthStatus, health_status
 from provisioning_logs.models import ProvisioningCycle, ProvisioningEvent
 from provisioning_logs.services import CycleProgress, cycle_is_running, cycle_progress
 
@@ -23,37 +25,90 @@ from provisioning_logs.services import CycleProgress, cycle_is_running, cycle_pr
 HISTORY_LIMIT = 50
 
 
-def _sees_everything(user) -> bool:
-    return user.is_active and user.is_superuser
+@dataclass(frozen=True)
+class ReaderScope:
+    """
+    Which organizations a reader of the provisioning log sees: one organization, every one (a
+    platform superuser), or none. The portal and the audit API scope every query through it.
+    """
+
+    organization_id: int | None = None
+    everything: bool = False
+
+    @property
+    def sees_anything(self) -> bool:
+        return self.everything or self.organization_id is not None
+
+    def filter(self, queryset: QuerySet, field: str = "organization_id") -> QuerySet:
+        if self.everything:
+            return queryset
+        if self.organization_id is None:
+            return queryset.none()
+        return queryset.filter(**{field: self.organization_id})
 
 
-def _sees_own_organization(user) -> bool:
-    return user.is_active and user.is_staff and user.organization_id is not None
+NO_ORGANIZATION = ReaderScope()
+EVERY_ORGANIZATION = ReaderScope(everything=True)
 
 
-def connection_list(*, user) -> QuerySet:
-    """The provisioning connections a portal user may read, ordered as the connection admin orders them."""
+def reader_scope(*, user) -> ReaderScope:
+    """A portal user's scope: superusers see every organization, admins and support staff their own."""
+    if not (user.is_authenticated and user.is_active):
+        return NO_ORGANIZATION
+    if user.is_superuser:
+        return EVERY_ORGANIZATION
+    if user.is_staff and user.organization_id is not None:
+        return ReaderScope(organization_id=user.organization_id)
+    return NO_ORGANIZATION
+
+
+def connection_list(*, scope: ReaderScope) -> QuerySet:
+    """The provisioning connections a reader may see, ordered as the connection admin orders them."""
     connections = ProvisioningConnection.objects.select_related("organization").order_by(
         "organization__name", "name"
     )
-    if _sees_everything(user):
-        return connections
-    if _sees_own_organization(user):
-        return connections.filter(organization_id=user.organization_id)
-    return connections.none()
+    return scope.filter(connections)
 
 
-def object_ids_with_external_id(*, user, external_id: str, limit: int = 100) -> list:
-    """Ids of the accounts and groups the user may see whose externalId is this one."""
-    if not (_sees_everything(user) or _sees_own_organization(user)):
+def object_ids_with_external_id(*, scope: ReaderScope, external_id: str, limit: int = 100) -> list:
+    """Ids of the accounts and groups in the scope whose externalId is this one."""
+    if not scope.sees_anything:
         return []
-    scope = {} if _sees_everything(user) else {"organization_id": user.organization_id}
     # A GUID's case varies between clients; exact matches keep the (organization, external_id) index.
     spellings = {external_id, external_id.lower(), external_id.upper()}
-    return [
-        *WorkAccount.objects.filter(external_id__in=spellings, **scope).values_list("pk", flat=True)[:limit],
-        *WorkGroup.objects.filter(external_id__in=spellings, **scope).values_list("pk", flat=True)[:limit],
-    ]
+    ids = []
+    for model in (WorkAccount, WorkGroup):
+        matching = scope.filter(model.objects.filter(external_id__in=spellings))
+        ids += matching.values_list("pk", flat=True)[:limit]
+    return ids
+
+
+def event_search(events: QuerySet, *, term: str, scope: ReaderScope) -> QuerySet:
+    """
+    The provisioning log's search (the portal's search box, the audit API's `identity`): a whole
+    userName or displayName in any case, an externalId, a request id, or a GUID that is the id or
+    the externalId of an account or group.
+    """
+    term = term.strip()
+    if not term:
+        return events
+    try:
+        resource_id = uuid.UUID(term)
+    except ValueError:
+        # Whole values only (userName/displayName case-insensitively, externalId exactly as
+        # RFC 7643 compares it), so indexes answer it with millions of events; a substring
+        # search scanned the whole table (0.9 s at 1,000,000 events).
+        matches = Q(identity__iexact=term) | Q(external_id=term) | Q(request_id=term)
+    else:
+        # Every branch is indexed, so an id search stays fast with millions of events. Entra's
+        # externalId is often an object's GUID: it is looked up on the accounts and groups that
+        # carry it (indexed there) rather than scanned for in the events.
+        matches = (
+            Q(resource_id=resource_id)
+            | Q(request_id=term)
+            | Q(resource_id__in=object_ids_with_external_id(scope=scope, external_id=term))
+        )
+    return events.filter(matches)
 
 
 def event_history(*, obj, limit: int = HISTORY_LIMIT) -> list[ProvisioningEvent]:
@@ -115,22 +170,46 @@ class ConnectionDashboard:
     daily: tuple[DayOutcome, ...]
 
 
+def cycle_summary(cycle: ProvisioningCycle, now: datetime | None = None) -> CycleSummary:
+    """A cycle with whether it still runs and, while it does, its progress."""
+    if cycle_is_running(cycle, now):
+        return CycleSummary(cycle=cycle, running=True, progress=cycle_progress(cycle, now))
+    return CycleSummary(cycle=cycle, running=False, progress=None)
+
+
 def connection_dashboard(connection, now: datetime | None = None) -> ConnectionDashboard:
     """The running cycle (if any) with its progress, the last completed cycle and 7 days of outcomes."""
     now = now or timezone.now()
     latest_two = list(ProvisioningCycle.objects.filter(connection=connection).order_by("-started_at")[:2])
     current = last_completed = None
     if latest_two and cycle_is_running(latest_two[0], now):
-        cycle = latest_two[0]
-        current = CycleSummary(cycle=cycle, running=True, progress=cycle_progress(cycle, now))
+        current = cycle_summary(latest_two[0], now)
         latest_two = latest_two[1:]
     if latest_two:
-        last_completed = CycleSummary(cycle=latest_two[0], running=False, progress=None)
+        last_completed = cycle_summary(latest_two[0], now)
     return ConnectionDashboard(
         connection=connection,
         current=current,
         last_completed=last_completed,
         daily=daily_outcomes(connection, now=now),
+    )
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    """A connection as the dashboard and the audit API show it: its cycles, 7 days and health."""
+
+    connection: object
+    dashboard: ConnectionDashboard
+    health: HealthStatus
+
+
+def connection_report(connection, now: datetime | None = None) -> ConnectionReport:
+    now = now or timezone.now()
+    return ConnectionReport(
+        connection=connection,
+        dashboard=connection_dashboard(connection, now=now),
+        health=health_status(connection, now=now),
     )
 
 

@@ -104,7 +104,7 @@ def event_record(record: EventRecord, *, now: datetime | None = None) -> Provisi
     now = now or timezone.now()
     try:
         with transaction.atomic():
-            _commit_without_waiting_for_disk()
+            _start_log_transaction(record.organization)
             cycle = _current_cycle(record, now)
             event = ProvisioningEvent.objects.create(
                 organization=record.organization,
@@ -153,16 +153,29 @@ def event_record(record: EventRecord, *, now: datetime | None = None) -> Provisi
 _running_cycles: dict[int, tuple[ProvisioningCycle, datetime]] = {}
 
 
-def _commit_without_waiting_for_disk() -> None:
+# The namespace of the advisory lock that orders an organization's events.
+EVENT_ORDER_LOCK = 0x5741_4556
+START_LOG_TRANSACTION = "SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(%s, %s)"
+
+
+def _start_log_transaction(organization) -> None:
     """
-    PostgreSQL: this transaction's COMMIT does not wait for the WAL flush (synchronous_commit
-    off, for this transaction only). The SCIM answer is already decided, so waiting buys nothing;
-    a database crash can lose the last fraction of a second of log rows, never corrupt them, and
-    a health transition goes together with its outbox row or not at all.
+    PostgreSQL, in one statement:
+
+    - This transaction's COMMIT does not wait for the WAL flush (SET LOCAL synchronous_commit TO
+      OFF). The SCIM answer is already decided, so waiting buys nothing; a database crash can lose
+      the last fraction of a second of log rows, never corrupt them, and a health transition goes
+      together with its outbox row or not at all.
+    - One organization's events are recorded one at a time from here to COMMIT, so an event's id
+      (taken from the sequence at INSERT) is never visible before every smaller id of that
+      organization is. The audit API's cursor is a keyset on the id: without the lock, an event
+      that took id 100 could commit just after a SIEM had read 101, and the SIEM would never see
+      it. Events of one connection already queue on their cycle's row; this extends that to the
+      organization. SQLite takes its write lock at BEGIN (transaction_mode IMMEDIATE): the same.
     """
     if database.vendor == "postgresql":
         with database.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute(START_LOG_TRANSACTION, [EVENT_ORDER_LOCK, organization.pk % 2**31])
 
 
 def _current_cycle(record: EventRecord, now: datetime) -> ProvisioningCycle:

@@ -43,6 +43,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "oauth2_provider",
     "django_scim",
     "accounts",
@@ -132,8 +135,13 @@ if not 3600 <= OAUTH_ACCESS_TOKEN_SECONDS <= 21600:
 # Named explicitly so that migrations can refer to the (swappable) Application model.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = {
-    "SCOPES": {"scim": "Create, update and deactivate work accounts and groups"},
+    "SCOPES": {
+        "scim": "Create, update and deactivate work accounts and groups",
+        "audit:read": "Read the provisioning audit log: events, cycles and connection health",
+    },
     "DEFAULT_SCOPES": ["scim"],
+    # Per client: a provisioning connection gets exactly `scim`, an audit API client `audit:read`.
+    "SCOPES_BACKEND_CLASS": "provisioning_logs.api.scopes.ProvisioningScopes",
     "ACCESS_TOKEN_EXPIRE_SECONDS": OAUTH_ACCESS_TOKEN_SECONDS,
     # Refresh tokens rotate on every use; an unused one dies this long after its access token.
     "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("OAUTH_REFRESH_TOKEN_DAYS", 90) * 24 * 3600,
@@ -192,6 +200,65 @@ CELERY_BEAT_SCHEDULE = {
     },
     "requeue-pending-outbox": {"task": "provisioning_logs.requeue_pending_outbox", "schedule": 60},
     "connection-health": {"task": "provisioning_logs.health_tick", "schedule": 300},
+}
+
+# AUDIT API (Django REST framework, provisioning_logs/api/, served under /api/v1/)
+# ------------------------------------------------------------------------------
+# Requests per client (an API client, or a portal user's session) and period, for every worker:
+# the throttle cache below is shared.
+AUDIT_API_RATE = env_str("AUDIT_API_RATE", "600/minute")
+AUDIT_API_PAGE_SIZE = env_int("AUDIT_API_PAGE_SIZE", 100)
+AUDIT_API_MAX_PAGE_SIZE = env_int("AUDIT_API_MAX_PAGE_SIZE", 1000)
+AUDIT_API_THROTTLE_CACHE = "api-throttle"
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Shared by every gunicorn worker and node: Redis when REDIS_URL is set, else a database table
+    # (provisioning_logs migration 0006_api_throttle_cache creates it).
+    AUDIT_API_THROTTLE_CACHE: (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "api"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "api_throttle_cache"}
+    ),
+}
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "provisioning_logs.api.authentication.AuditClientAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["provisioning_logs.api.permissions.AuditReader"],
+    "DEFAULT_THROTTLE_CLASSES": ["provisioning_logs.api.throttling.AuditClientThrottle"],
+    # The browsable API is offered only while DEBUG is on (decided per request).
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "provisioning_logs.api.negotiation.JsonOutsideDebug",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["provisioning_logs.api.filters.StrictFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "provisioning_logs.api.exceptions.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Work Accounts provisioning audit API",
+    "DESCRIPTION": (
+        "Read-only: the provisioning log's events, cycles and connection health of one "
+        "organization. Authenticate with an OAuth 2 client-credentials token of scope audit:read "
+        "(an API client created by an organization admin) or a portal session."
+    ),
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["provisioning_logs.api.permissions.AuditReader"],
+    "PREPROCESSING_HOOKS": ["provisioning_logs.api.schema.canonical_paths_only"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "OAUTH2_FLOWS": ["clientCredentials"],
+    "OAUTH2_TOKEN_URL": "/o/token/",
+    "OAUTH2_SCOPES": {"audit:read": "Read the provisioning audit log"},
+    # Swagger UI's files come from drf-spectacular-sidecar (static files), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayRequestDuration": True},
 }
 
 # SINGLE SIGN-ON (SAML 2.0)

@@ -6,6 +6,7 @@ provisioning history on the account and group pages, and the health part of the 
 from django.contrib import admin
 
 from provisioning_logs.admin.accounts import ProvisionedWorkAccountAdmin, ProvisionedWorkGroupAdmin
+from provisioning_logs.admin.api_clients import ApiClientAdmin
 from provisioning_logs.admin.connections import ProvisioningConnectionHealthAdmin
 from provisioning_logs.admin.events import ProvisioningEventAdmin
 
@@ -14,6 +15,7 @@ from provisioning_logs.admin.events import ProvisioningEventAdmin
 admin.site.index_template = "admin/work_accounts_index.html"
 
 __all__ = [
+    "ApiClientAdmin",
     "ProvisionedWorkAccountAdmin",
     "ProvisionedWorkGroupAdmin",
     "ProvisioningConnectionHealthAdmin",

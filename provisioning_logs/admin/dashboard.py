@@ -1,27 +1,23 @@
 """
 The provisioning dashboard: one panel per connection with the running cycle's progress and live
 counts, the last completed cycle, the connection's health and a 7-day chart of successes and
-failures. The page polls a JSON view of the same panels (dashboard.js) every two seconds.
+failures. Each panel is the audit API's representation of its connection; the page polls the
+API (/api/v1/connections/, dashboard.js) every two seconds with the user's session.
 """
 
 from datetime import UTC, timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
+from django.utils.dateparse import parse_datetime
 
-from provisioning_logs.health_summary import quarantine_text
-from provisioning_logs.models import Action, Status
-from provisioning_logs.selectors import (
-    ConnectionDashboard,
-    CycleSummary,
-    connection_dashboard,
-    connection_list,
-)
+from provisioning_logs.api.serializers import ConnectionSerializer
+from provisioning_logs.models import Action, CycleKind, Status
+from provisioning_logs.selectors import connection_list, connection_report, reader_scope
 
 
 REFRESH_SECONDS = 2
@@ -36,10 +32,6 @@ def moment_text(moment) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
-def iso(moment) -> str | None:
-    return moment.astimezone(UTC).isoformat() if moment is not None else None
-
-
 def duration_text(duration: timedelta) -> str:
     seconds = max(0, int(duration.total_seconds()))
     hours, rest = divmod(seconds, 3600)
@@ -51,51 +43,37 @@ def duration_text(duration: timedelta) -> str:
     return f"{seconds} s"
 
 
-def _counts(summary: CycleSummary) -> dict:
-    return {"actions": summary.action_counts, "statuses": summary.status_counts, "total": summary.total}
-
-
-def _current(summary: CycleSummary | None) -> dict | None:
-    if summary is None:
-        return None
-    progress = summary.progress
-    kind = summary.cycle.get_kind_display()
-    if progress.estimating:
-        handled_text = f"{progress.handled} object{'' if progress.handled == 1 else 's'} handled so far"
+def _current_texts(cycle: dict | None) -> dict:
+    """What the page says about the running cycle (dashboard.js says the same after each poll)."""
+    if cycle is None:
+        return {}
+    progress = cycle["progress"]
+    kind = kind_label(cycle["kind"])
+    if progress["estimating"]:
+        handled = progress["handled"]
+        handled_text = f"{handled} object{'' if handled == 1 else 's'} handled so far"
     else:
-        handled_text = f"{progress.handled} of {progress.expected} objects"
+        handled_text = f"{progress['handled']} of {progress['expected']} objects"
     return {
-        "kind": summary.cycle.kind,
-        "kind_label": kind,
-        "started_at": iso(summary.started_at),
-        "last_event_at": iso(summary.cycle.last_event_at),
-        "state_text": f"{kind} cycle running since {moment_text(summary.started_at)}",
-        "handled": progress.handled,
-        "expected": progress.expected,
-        "estimating": progress.estimating,
-        "percent": progress.percent,
-        "progress_text": ESTIMATING if progress.estimating else f"{progress.percent}%",
-        "handled_text": handled_text,
-        **_counts(summary),
+        "state": f"{kind} cycle running since {moment_text(parse_datetime(cycle['started_at']))}",
+        "progress": ESTIMATING if progress["estimating"] else f"{progress['percent']}%",
+        "handled": handled_text,
     }
 
 
-def _last_completed(summary: CycleSummary | None) -> dict | None:
-    if summary is None:
-        return None
-    kind = summary.cycle.get_kind_display()
+def _last_texts(cycle: dict | None) -> dict:
+    if cycle is None:
+        return {}
     return {
-        "kind": summary.cycle.kind,
-        "kind_label": kind,
-        "started_at": iso(summary.started_at),
-        "ended_at": iso(summary.ended_at),
-        "started_text": moment_text(summary.started_at),
-        "ended_text": moment_text(summary.ended_at),
-        "duration_seconds": int(summary.duration.total_seconds()),
-        "duration_text": duration_text(summary.duration),
-        "state_text": f"{kind} cycle",
-        **_counts(summary),
+        "state": f"{kind_label(cycle['kind'])} cycle",
+        "started": moment_text(parse_datetime(cycle["started_at"])),
+        "ended": moment_text(parse_datetime(cycle["ended_at"])),
+        "duration": duration_text(timedelta(seconds=cycle["duration_seconds"])),
     }
+
+
+def kind_label(kind: str) -> str:
+    return CycleKind(kind).label
 
 
 def chart_bars(daily) -> list[dict]:
@@ -141,30 +119,26 @@ def chart_svg(connection_pk: int, daily) -> str:
     ).strip()
 
 
-def panel_data(dashboard: ConnectionDashboard) -> dict:
-    connection = dashboard.connection
-    health_state, health_text = quarantine_text(connection)
+def panel_data(request, report) -> dict:
+    """
+    One connection's panel: exactly what the audit API answers for it (one code path for the
+    numbers; dashboard.js polls the API), with the texts the page shows around them.
+    """
+    panel = dict(ConnectionSerializer(report, context={"request": request}).data)
+    current, last = panel["current_cycle"], panel["last_completed_cycle"]
     return {
-        "id": connection.pk,
-        "name": connection.name,
-        "organization": connection.organization.slug,
-        "organization_name": connection.organization.name,
-        "enabled": connection.enabled,
-        "status_text": "Enabled" if connection.enabled else "Turned off",
-        "health_state": health_state,
-        "quarantine_text": health_text,
-        "current_cycle": _current(dashboard.current),
-        "last_completed_cycle": _last_completed(dashboard.last_completed),
-        "daily": [
-            {"day": day.day.isoformat(), "successes": day.successes, "failures": day.failures}
-            for day in dashboard.daily
-        ],
-        "chart_svg": chart_svg(connection.pk, dashboard.daily),
+        **panel,
+        "status_text": "Enabled" if panel["enabled"] else "Turned off",
+        "current_text": _current_texts(current),
+        "last_text": _last_texts(last),
+        "current_rows": count_rows(current),
+        "last_rows": count_rows(last),
+        "chart_svg": chart_svg(report.connection.pk, report.dashboard.daily),
     }
 
 
-def _panels(request) -> list[dict]:
-    connections = connection_list(user=request.user)
+def _reports(request) -> list:
+    connections = connection_list(scope=reader_scope(user=request.user))
     wanted = request.GET.get("connection")
     if wanted is not None:
         if not wanted.isdigit():
@@ -173,13 +147,13 @@ def _panels(request) -> list[dict]:
         if not connections:
             raise Http404
     now = timezone.now()
-    return [panel_data(connection_dashboard(connection, now=now)) for connection in connections]
+    return [connection_report(connection, now=now) for connection in connections]
 
 
 def count_rows(cycle: dict | None) -> list[dict]:
     """The count table of a panel: every action, then every status (zero when there is no cycle)."""
-    actions = cycle["actions"] if cycle else {}
-    statuses = cycle["statuses"] if cycle else {}
+    actions = cycle["counts"]["actions"] if cycle else {}
+    statuses = cycle["counts"]["statuses"] if cycle else {}
     return [
         {"label": action.value, "key": action.value.lower(), "value": actions.get(action.value, 0)}
         for action in Action
@@ -189,52 +163,34 @@ def count_rows(cycle: dict | None) -> list[dict]:
     ]
 
 
-def _with_count_rows(panel: dict) -> dict:
-    return {
-        **panel,
-        "current_rows": count_rows(panel["current_cycle"]),
-        "last_rows": count_rows(panel["last_completed_cycle"]),
-    }
-
-
 def dashboard_view(model_admin, request):
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
-    opts = model_admin.opts
-    data_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_dashboard_data")
+    panels = [panel_data(request, report) for report in _reports(request)]
     if "connection" in request.GET:
         # A page of one connection polls for that connection only.
-        data_url += "?" + urlencode({"connection": request.GET["connection"]})
+        data_url = reverse("api:connection-detail", args=[panels[0]["id"]])
+    else:
+        data_url = reverse("api:connection-list")
     context = {
         **model_admin.admin_site.each_context(request),
         "title": "Provisioning dashboard",
-        "opts": opts,
-        "panels": [_with_count_rows(panel) for panel in _panels(request)],
+        "opts": model_admin.opts,
+        "panels": panels,
         "data_url": data_url,
         "refresh_seconds": REFRESH_SECONDS,
         "estimating": ESTIMATING,
         "no_running_cycle": NO_RUNNING_CYCLE,
         "no_completed_cycle": NO_COMPLETED_CYCLE,
+        "chart": {
+            "width": CHART_WIDTH,
+            "height": CHART_HEIGHT,
+            "baseline": CHART_BASELINE,
+            "label": CHART_LABEL,
+        },
         "show_organization": request.user.is_superuser,
         "updated_text": moment_text(timezone.now()),
     }
     response = TemplateResponse(request, "admin/provisioning_logs/provisioningevent/dashboard.html", context)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def dashboard_data_view(model_admin, request):
-    if not model_admin.has_view_permission(request):
-        raise PermissionDenied
-    now = timezone.now()
-    response = JsonResponse(
-        {
-            "generated_at": iso(now),
-            "updated_text": moment_text(now),
-            "refresh_seconds": REFRESH_SECONDS,
-            "connections": _panels(request),
-        },
-        json_dumps_params={"ensure_ascii": False},
-    )
     response["Cache-Control"] = "no-store"
     return response

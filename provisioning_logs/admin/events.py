@@ -4,20 +4,18 @@ an event's detail page with Entra's four tabs. Organization admins and support s
 own organization's events; nobody adds, changes or deletes one, superusers included.
 """
 
-import uuid
-
 from django.contrib import admin
-from django.db.models import Q
 from django.urls import path
 from django.utils.html import format_html
 from django.views.decorators.http import require_safe
 
 from accounts.admin import OrganizationScopedAdmin
-from provisioning_logs.admin import dashboard, detail, exports
+from provisioning_logs.admin import dashboard, exports
 from provisioning_logs.admin.filters import ConnectionFilter, ResourceTypeFilter, TimeRangeFilter
 from provisioning_logs.admin.paging import CappedPaginator, EventChangeList, page_number_of
+from provisioning_logs.event_detail import event_detail
 from provisioning_logs.models import ProvisioningEvent
-from provisioning_logs.selectors import object_ids_with_external_id
+from provisioning_logs.selectors import event_search, reader_scope
 
 
 SEARCH_HELP = (
@@ -84,26 +82,7 @@ class ProvisioningEventAdmin(OrganizationScopedAdmin):
         )
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        try:
-            resource_id = uuid.UUID(term)
-        except ValueError:
-            # Whole values only (userName/displayName case-insensitively, externalId exactly as
-            # RFC 7643 compares it), so indexes answer it with millions of events; a substring
-            # search scanned the whole table (0.9 s at 1,000,000 events).
-            matches = Q(identity__iexact=term) | Q(external_id=term) | Q(request_id=term)
-        else:
-            # Every branch is indexed, so an id search stays fast with millions of events. Entra's
-            # externalId is often an object's GUID: it is looked up on the accounts and groups
-            # that carry it (indexed there) rather than scanned for in the events.
-            matches = (
-                Q(resource_id=resource_id)
-                | Q(request_id=term)
-                | Q(resource_id__in=object_ids_with_external_id(user=request.user, external_id=term))
-            )
-        return queryset.filter(matches), False
+        return event_search(queryset, term=search_term, scope=reader_scope(user=request.user)), False
 
     # Columns ---------------------------------------------------------------------------------------
 
@@ -149,11 +128,14 @@ class ProvisioningEventAdmin(OrganizationScopedAdmin):
                 title="Provisioning event",
                 subtitle=str(obj),
                 event=obj,
-                steps=detail.steps(obj),
-                troubleshooting=detail.troubleshooting(obj),
-                modified_properties=detail.modified_properties(obj),
-                summary=detail.summary(obj),
-                request_body=detail.pretty_body(obj.request_body),
+            )
+            detail = event_detail(obj)
+            context.update(
+                steps=detail.steps,
+                troubleshooting=detail.troubleshooting,
+                modified_properties=detail.modified_properties,
+                summary=detail.summary,
+                request_body=detail.request_body,
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -167,11 +149,6 @@ class ProvisioningEventAdmin(OrganizationScopedAdmin):
             path("export.csv", view(self.export_csv_view), name="{}_{}_export_csv".format(*info)),
             path("export.json", view(self.export_json_view), name="{}_{}_export_json".format(*info)),
             path("dashboard/", view(self.dashboard_view), name="{}_{}_dashboard".format(*info)),
-            path(
-                "dashboard/data.json",
-                view(self.dashboard_data_view),
-                name="{}_{}_dashboard_data".format(*info),
-            ),
             *super().get_urls(),
         ]
 
@@ -183,6 +160,3 @@ class ProvisioningEventAdmin(OrganizationScopedAdmin):
 
     def dashboard_view(self, request):
         return dashboard.dashboard_view(self, request)
-
-    def dashboard_data_view(self, request):
-        return dashboard.dashboard_data_view(self, request)

@@ -10,14 +10,14 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from provisioning_logs.selectors import connection_list
+from provisioning_logs.selectors import connection_list, reader_scope
 
 
 class ConnectionFilter(admin.RelatedFieldListFilter):
     """The connections of the signed-in user's organization only (superusers: all)."""
 
     def field_choices(self, field, request, model_admin):
-        connections = connection_list(user=request.user)
+        connections = connection_list(scope=reader_scope(user=request.user))
         if request.user.is_superuser:
             return [(connection.pk, str(connection)) for connection in connections]
         return [(connection.pk, connection.name) for connection in connections]

@@ -1,4 +1,8 @@
-/* Provisioning dashboard: poll the panels' JSON and update progress and counts in place. */
+/*
+ * Provisioning dashboard: poll the audit API (/api/v1/connections/, with the session) and update
+ * each panel's progress, counts, health and chart in place. The texts are those
+ * provisioning_logs/admin/dashboard.py renders for the first paint.
+ */
 (function () {
   "use strict";
 
@@ -8,6 +12,16 @@
   }
   const url = root.dataset.refreshUrl;
   const intervalMs = (Number(root.dataset.refreshSeconds) || 2) * 1000;
+  const chart = {
+    width: Number(root.dataset.chartWidth),
+    height: Number(root.dataset.chartHeight),
+    baseline: Number(root.dataset.chartBaseline),
+    label: root.dataset.chartLabel,
+  };
+  const SVG = "http://www.w3.org/2000/svg";
+  const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  // A superuser's dashboard lists every organization's connections: follow `next` this far.
+  const MAX_PAGES = 20;
 
   function byId(id) {
     return document.getElementById(id);
@@ -28,30 +42,128 @@
     }
   }
 
+  function pad(number) {
+    return String(number).padStart(2, "0");
+  }
+
+  function momentText(moment) {
+    const when = moment instanceof Date ? moment : new Date(moment);
+    return (
+      when.getUTCFullYear() + "-" + pad(when.getUTCMonth() + 1) + "-" + pad(when.getUTCDate()) + " " +
+      pad(when.getUTCHours()) + ":" + pad(when.getUTCMinutes()) + ":" + pad(when.getUTCSeconds()) + " UTC"
+    );
+  }
+
+  function durationText(totalSeconds) {
+    const seconds = Math.max(0, Math.floor(totalSeconds));
+    const hours = Math.floor(seconds / 3600);
+    const minutes = Math.floor((seconds % 3600) / 60);
+    const rest = seconds % 60;
+    if (hours) {
+      return hours + " h " + pad(minutes) + " min " + pad(rest) + " s";
+    }
+    if (minutes) {
+      return minutes + " min " + pad(rest) + " s";
+    }
+    return rest + " s";
+  }
+
+  function kindLabel(kind) {
+    return kind.charAt(0).toUpperCase() + kind.slice(1);
+  }
+
+  function progressText(progress) {
+    return progress.estimating ? root.dataset.estimating : progress.percent + "%";
+  }
+
+  function handledText(progress) {
+    if (progress.estimating) {
+      return progress.handled + " object" + (progress.handled === 1 ? "" : "s") + " handled so far";
+    }
+    return progress.handled + " of " + progress.expected + " objects";
+  }
+
   function setCounts(prefix, pk, cycle) {
-    const groups = cycle ? [cycle.actions, cycle.statuses] : [];
-    groups.forEach(function (counts) {
+    [cycle.counts.actions, cycle.counts.statuses].forEach(function (counts) {
       Object.keys(counts).forEach(function (label) {
         setText(prefix + "-count-" + pk + "-" + label.toLowerCase(), counts[label]);
       });
     });
   }
 
-  function updateProgress(pk, cycle) {
+  function updateProgress(pk, progress) {
     const bar = byId("cycle-progress-" + pk);
     if (!bar) {
       return;
     }
-    if (cycle.percent === null) {
+    const text = progressText(progress);
+    if (progress.percent === null) {
       bar.removeAttribute("value");
-      bar.setAttribute("aria-valuetext", cycle.progress_text);
+      bar.setAttribute("aria-valuetext", text);
     } else {
-      bar.value = cycle.percent;
+      bar.value = progress.percent;
       bar.removeAttribute("aria-valuetext");
     }
-    bar.textContent = cycle.progress_text;
-    setText("cycle-progress-text-" + pk, cycle.progress_text);
-    setText("cycle-handled-" + pk, cycle.handled_text);
+    bar.textContent = text;
+    setText("cycle-progress-text-" + pk, text);
+    setText("cycle-handled-" + pk, handledText(progress));
+  }
+
+  function svgElement(name, attributes, text) {
+    const element = document.createElementNS(SVG, name);
+    Object.keys(attributes).forEach(function (key) {
+      element.setAttribute(key, attributes[key]);
+    });
+    if (text !== undefined) {
+      element.textContent = text;
+    }
+    return element;
+  }
+
+  function round(value) {
+    return Math.round(value * 10) / 10;
+  }
+
+  // The bars of provisioning_logs/admin/dashboard.py's chart_bars, scaled to the busiest day.
+  function renderChart(pk, daily) {
+    const container = byId("daily-chart-" + pk);
+    const signature = JSON.stringify(daily);
+    if (!container || container.dataset.days === signature) {
+      return;
+    }
+    const highest = Math.max(1, ...daily.map(function (day) { return Math.max(day.successes, day.failures); }));
+    const slot = chart.width / daily.length;
+    const bar = slot * 0.35;
+    const svg = svgElement("svg", {
+      class: "daily-chart-svg",
+      viewBox: "0 0 " + chart.width + " " + chart.height,
+      width: chart.width,
+      height: chart.height,
+      role: "img",
+      "aria-labelledby": "daily-chart-title-" + pk,
+    });
+    svg.appendChild(svgElement("title", { id: "daily-chart-title-" + pk }, chart.label));
+    svg.appendChild(svgElement("line", { x1: 0, y1: chart.baseline, x2: chart.width, y2: chart.baseline, class: "chart-axis" }));
+    daily.forEach(function (day, index) {
+      const x = index * slot + slot * 0.1;
+      const successHeight = round((chart.baseline * day.successes) / highest);
+      const failureHeight = round((chart.baseline * day.failures) / highest);
+      const group = svgElement("g", { class: "chart-day", "data-day": day.day });
+      group.appendChild(svgElement("title", {}, day.day + ": " + day.successes + " succeeded, " + day.failures + " failed"));
+      group.appendChild(svgElement("rect", {
+        class: "chart-success", x: round(x), y: round(chart.baseline - successHeight), width: round(bar), height: successHeight,
+      }));
+      group.appendChild(svgElement("rect", {
+        class: "chart-failure", x: round(x + bar), y: round(chart.baseline - failureHeight), width: round(bar), height: failureHeight,
+      }));
+      const weekday = WEEKDAYS[new Date(day.day + "T00:00:00Z").getUTCDay()];
+      group.appendChild(svgElement("text", {
+        x: round(index * slot + slot / 2), y: chart.height, "text-anchor": "middle", class: "chart-label",
+      }, weekday));
+      svg.appendChild(group);
+    });
+    container.replaceChildren(svg);
+    container.dataset.days = signature;
   }
 
   function updatePanel(panel) {
@@ -64,37 +176,62 @@
       status.classList.toggle("connection-enabled", panel.enabled);
       status.classList.toggle("connection-off", !panel.enabled);
     }
-    setText("connection-status-" + pk, panel.status_text);
-    setText("quarantine-status-" + pk, panel.quarantine_text);
+    setText("connection-status-" + pk, panel.enabled ? "Enabled" : "Turned off");
+    setText("quarantine-status-" + pk, panel.health.summary);
     const health = byId("quarantine-status-" + pk);
     if (health) {
-      health.className = "quarantine-status health-" + panel.health_state;
+      health.className = "quarantine-status health-" + panel.health.state;
     }
 
     const current = panel.current_cycle;
-    setText("current-cycle-state-" + pk, current ? current.state_text : root.dataset.noRunningCycle);
+    setText(
+      "current-cycle-state-" + pk,
+      current ? kindLabel(current.kind) + " cycle running since " + momentText(current.started_at) : root.dataset.noRunningCycle
+    );
     setHidden("current-cycle-details-" + pk, !current);
     if (current) {
-      updateProgress(pk, current);
+      updateProgress(pk, current.progress);
       setCounts("current", pk, current);
     }
 
     const last = panel.last_completed_cycle;
-    setText("last-cycle-state-" + pk, last ? last.state_text : root.dataset.noCompletedCycle);
+    setText("last-cycle-state-" + pk, last ? kindLabel(last.kind) + " cycle" : root.dataset.noCompletedCycle);
     setHidden("last-cycle-details-" + pk, !last);
     if (last) {
-      setText("last-cycle-started-" + pk, last.started_text);
-      setText("last-cycle-ended-" + pk, last.ended_text);
-      setText("last-cycle-duration-" + pk, last.duration_text);
+      setText("last-cycle-started-" + pk, momentText(last.started_at));
+      setText("last-cycle-ended-" + pk, momentText(last.ended_at));
+      setText("last-cycle-duration-" + pk, durationText(last.duration_seconds));
       setCounts("last", pk, last);
     }
+    renderChart(pk, panel.daily);
+  }
 
-    const chart = byId("daily-chart-" + pk);
-    if (chart && chart.dataset.svg !== panel.chart_svg) {
-      // Server-rendered SVG of numbers and dates only (no user-supplied text).
-      chart.innerHTML = panel.chart_svg;
-      chart.dataset.svg = panel.chart_svg;
-    }
+  function getJson(pageUrl) {
+    return fetch(pageUrl, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        const served = response.headers.get("Date");
+        return response.json().then(function (body) {
+          return { body: body, served: served ? new Date(served) : new Date() };
+        });
+      });
+  }
+
+  // A list is followed page by page; a single connection's page polls that connection.
+  function connections(pageUrl, collected, pages) {
+    return getJson(pageUrl).then(function (answer) {
+      const body = answer.body;
+      if (!Array.isArray(body.results)) {
+        return { panels: [body], served: answer.served };
+      }
+      const all = collected.concat(body.results);
+      if (body.next && pages < MAX_PAGES) {
+        return connections(body.next, all, pages + 1);
+      }
+      return { panels: all, served: answer.served };
+    });
   }
 
   function refresh() {
@@ -102,16 +239,10 @@
       window.setTimeout(refresh, intervalMs);
       return;
     }
-    fetch(url, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        if (!response.ok) {
-          throw new Error("HTTP " + response.status);
-        }
-        return response.json();
-      })
+    connections(url, [], 1)
       .then(function (data) {
-        data.connections.forEach(updatePanel);
-        setText("dashboard-updated", data.updated_text);
+        data.panels.forEach(updatePanel);
+        setText("dashboard-updated", momentText(data.served));
         root.classList.remove("dashboard-stale");
       })
       .catch(function () {

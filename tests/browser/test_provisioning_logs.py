@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from accounts.connections.services import scim_token_create
 from accounts.models import OrganizationRole
-from provisioning_logs.admin.detail import SCIM_TYPE_ADVICE
+from provisioning_logs.event_detail import SCIM_TYPE_ADVICE
 from provisioning_logs.models import CycleKind, ProvisioningCycle
 from provisioning_logs.services import forget_running_cycles
 from tests.browser.conftest import sign_in
@@ -281,3 +281,29 @@ def test_support_staff_read_logs_but_find_no_edit_or_delete_controls(
     expect(page.locator("#provisioning-history .provisioning-history-event")).to_have_count(1)
     expect(page.locator("#provisioning-history")).to_contain_text("Create")
     expect_no_edit_controls(page)
+
+
+def test_the_dashboard_polls_the_audit_api_and_shows_a_quarantine_as_it_happens(
+    live_server, page, organization, make_account, entra
+):
+    from provisioning_logs.health import health_of
+
+    make_account(ADMIN, organization=organization, role=OrganizationRole.ADMIN)
+    create_users(entra, ["alice@contoso.com"])
+    pk = entra.connection.pk
+    polled = []
+    page.on("request", lambda request: polled.append(request.url) if "/api/" in request.url else None)
+    page.goto(f"{live_server.url}{DASHBOARD_PATH}")
+    sign_in(page, ADMIN, PORTAL_PASSWORD)
+    status = page.locator(f"#quarantine-status-{pk}")
+    expect(status).to_have_text("Healthy")
+
+    health = health_of(entra.connection)
+    health.state, health.reason = "quarantined", "invalid_credentials"
+    health.current_began = timezone.now()
+    health.save()
+
+    expect(status).to_contain_text("Quarantined: Invalid credentials (since", timeout=POLL_TIMEOUT_MS)
+    expect(status).to_have_class("quarantine-status health-quarantined")
+    expect(page.locator(f"#daily-chart-{pk} svg .chart-day")).to_have_count(7)
+    assert polled and set(polled) == {f"{live_server.url}/api/v1/connections/"}

@@ -1,5 +1,6 @@
 """The provisioning dashboard: a panel per connection with the running cycle's progress and counts,
-the last completed cycle, the quarantine placeholder and a 7-day chart, and its JSON refresh."""
+the last completed cycle, the connection's health and a 7-day chart. Its numbers are the audit
+API's (/api/v1/connections/), which the page polls with the user's session."""
 
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -12,15 +13,16 @@ from django.utils import timezone
 
 from accounts.connections.services import DEFAULT_CONNECTION_NAME, connection_get_or_create
 from accounts.models import OrganizationRole, WorkAccount
-from provisioning_logs.models import CycleKind, CycleObject, ProvisioningCycle
+from provisioning_logs.models import CycleKind
 from provisioning_logs.selectors import DayOutcome, connection_dashboard, daily_outcomes
 from tests.conftest import PORTAL_PASSWORD
+from tests.provisioning_logs.cycle_support import make_cycle
 
 
 pytestmark = pytest.mark.django_db
 
 DASHBOARD_URL = "/admin/provisioning_logs/provisioningevent/dashboard/"
-DATA_URL = "/admin/provisioning_logs/provisioningevent/dashboard/data.json"
+DATA_URL = "/api/v1/connections/"
 
 
 @pytest.fixture
@@ -28,24 +30,20 @@ def connection(organization):
     return connection_get_or_create(organization=organization)
 
 
-def make_cycle(connection, *, started_at, last_event_at, handled=0, **fields) -> ProvisioningCycle:
-    cycle = ProvisioningCycle.objects.create(
-        organization=connection.organization,
-        connection=connection,
-        started_at=started_at,
-        last_event_at=last_event_at,
-        **fields,
-    )
-    CycleObject.objects.bulk_create(
-        CycleObject(cycle=cycle, object_key=f"User:{number}") for number in range(handled)
-    )
-    return cycle
-
-
-def panels(client, **params) -> list[dict]:
-    response = client.get(DATA_URL, params)
+def panels(client) -> list[dict]:
+    response = client.get(DATA_URL)
     assert response.status_code == 200
-    return response.json()["connections"]
+    return response.json()["results"]
+
+
+def page_of(client, **params) -> str:
+    response = client.get(DASHBOARD_URL, params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def text_of(html: str, element_id: str) -> str:
+    return re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html).group(1)
 
 
 def test_dashboard_data_reports_a_running_cycles_percent_and_counts(admin_browser, connection):
@@ -66,16 +64,8 @@ def test_dashboard_data_reports_a_running_cycles_percent_and_counts(admin_browse
     (panel,) = panels(admin_browser)
     current = panel["current_cycle"]
 
-    assert {
-        key: current[key] for key in ("percent", "estimating", "handled", "expected", "progress_text")
-    } == {
-        "percent": 25,
-        "estimating": False,
-        "handled": 2,
-        "expected": 8,
-        "progress_text": "25%",
-    }
-    assert current["actions"] == {
+    assert current["progress"] == {"percent": 25, "estimating": False, "handled": 2, "expected": 8}
+    assert current["counts"]["actions"] == {
         "Create": 0,
         "Update": 3,
         "Disable": 1,
@@ -84,8 +74,8 @@ def test_dashboard_data_reports_a_running_cycles_percent_and_counts(admin_browse
         "Lookup": 0,
         "Other": 0,
     }
-    assert current["statuses"] == {"Success": 3, "Failure": 1, "Skipped": 0}
-    assert current["state_text"] == (
+    assert current["counts"]["statuses"] == {"Success": 3, "Failure": 1, "Skipped": 0}
+    assert text_of(page_of(admin_browser), f"current-cycle-state-{connection.pk}") == (
         f"Incremental cycle running since {now - timedelta(minutes=3):%Y-%m-%d %H:%M:%S} UTC"
     )
 
@@ -96,14 +86,16 @@ def test_dashboard_data_says_estimating_for_a_first_cycle(admin_browser, create_
     (panel,) = panels(admin_browser)
     current = panel["current_cycle"]
 
-    assert (current["kind"], current["estimating"], current["percent"], current["progress_text"]) == (
+    assert (current["kind"], current["progress"]["estimating"], current["progress"]["percent"]) == (
         "initial",
         True,
         None,
-        "estimating…",
     )
-    assert current["handled_text"] == "1 object handled so far"
-    assert (current["actions"]["Create"], current["statuses"]["Success"], current["total"]) == (1, 1, 1)
+    counts = current["counts"]
+    assert (counts["actions"]["Create"], counts["statuses"]["Success"], counts["total"]) == (1, 1, 1)
+    html = page_of(admin_browser)
+    assert text_of(html, f"cycle-progress-text-{panel['id']}") == "estimating…"
+    assert text_of(html, f"cycle-handled-{panel['id']}") == "1 object handled so far"
 
 
 def test_dashboard_data_reports_the_last_completed_cycle(admin_browser, connection):
@@ -123,21 +115,29 @@ def test_dashboard_data_reports_the_last_completed_cycle(admin_browser, connecti
 
     assert panel["current_cycle"] is None
     last = panel["last_completed_cycle"]
-    assert {
-        key: last[key] for key in ("kind", "started_text", "ended_text", "duration_seconds", "duration_text")
-    } == {
+    assert {key: last[key] for key in ("kind", "running", "started_at", "ended_at", "duration_seconds")} == {
         "kind": "initial",
-        "started_text": "2026-11-20 08:00:00 UTC",
-        "ended_text": "2026-11-20 08:42:07 UTC",
+        "running": False,
+        "started_at": "2026-11-20T08:00:00Z",
+        "ended_at": "2026-11-20T08:42:07Z",
         "duration_seconds": 2527,
-        "duration_text": "42 min 07 s",
     }
-    assert (last["actions"]["Create"], last["actions"]["Lookup"], last["statuses"], last["total"]) == (
+    counts = last["counts"]
+    assert (
+        counts["actions"]["Create"],
+        counts["actions"]["Lookup"],
+        counts["statuses"],
+        counts["total"],
+    ) == (
         40,
         40,
         {"Success": 79, "Failure": 1, "Skipped": 0},
         80,
     )
+    html = page_of(admin_browser)
+    assert [
+        text_of(html, f"last-cycle-{part}-{connection.pk}") for part in ("started", "ended", "duration")
+    ] == ["2026-11-20 08:00:00 UTC", "2026-11-20 08:42:07 UTC", "42 min 07 s"]
 
 
 def test_dashboard_data_shows_the_previous_cycle_as_last_completed_while_one_runs(admin_browser, connection):
@@ -149,8 +149,8 @@ def test_dashboard_data_shows_the_previous_cycle_as_last_completed_while_one_run
 
     (panel,) = panels(admin_browser)
 
-    assert panel["current_cycle"]["progress_text"] == "99%"
-    assert panel["last_completed_cycle"]["started_at"] == previous.started_at.astimezone(UTC).isoformat()
+    assert panel["current_cycle"]["progress"]["percent"] == 99
+    assert panel["last_completed_cycle"]["id"] == previous.pk
 
 
 def test_dashboard_data_is_never_cached(admin_browser, connection):
@@ -166,24 +166,23 @@ def test_dashboard_data_names_the_connection_and_its_state(admin_browser, connec
 
     (panel,) = panels(admin_browser)
 
-    assert (panel["id"], panel["name"], panel["enabled"], panel["status_text"]) == (
-        connection.pk,
-        DEFAULT_CONNECTION_NAME,
-        False,
-        "Turned off",
-    )
+    assert (panel["id"], panel["name"], panel["enabled"]) == (connection.pk, DEFAULT_CONNECTION_NAME, False)
+    assert text_of(page_of(admin_browser), f"connection-status-{connection.pk}") == "Turned off"
 
 
 def test_dashboard_data_of_one_connection(admin_browser, connection, organization):
     second = connection_get_or_create(organization=organization, name="Entra test tenant")
 
-    assert [panel["name"] for panel in panels(admin_browser, connection=second.pk)] == ["Entra test tenant"]
+    response = admin_browser.get(f"{DATA_URL}{second.pk}/")
+
+    assert (response.status_code, response.json()["name"]) == (200, "Entra test tenant")
 
 
 def test_dashboard_data_of_another_organizations_connection_is_not_found(admin_browser, other_organization):
     theirs = connection_get_or_create(organization=other_organization)
 
-    assert admin_browser.get(DATA_URL, {"connection": theirs.pk}).status_code == 404
+    assert admin_browser.get(f"{DATA_URL}{theirs.pk}/").status_code == 404
+    assert admin_browser.get(DASHBOARD_URL, {"connection": theirs.pk}).status_code == 404
 
 
 def test_dashboard_has_no_panel_of_another_organization(admin_browser, connection, other_organization):
@@ -261,8 +260,8 @@ def test_dashboard_shows_the_quarantine_reason_and_next_retry(admin_browser, con
     health.current_began = timezone.now() - timedelta(hours=1)
     health.save()
     retry = health.current_began + timedelta(hours=6)
-    panel = admin_browser.get(DATA_URL).json()["connections"][0]
-    assert (panel["health_state"], panel["quarantine_text"]) == (
+    (panel,) = panels(admin_browser)
+    assert (panel["health"]["state"], panel["health"]["summary"]) == (
         "quarantined",
         f"Quarantined: Invalid credentials (since {health.current_began:%Y-%m-%d %H:%M} UTC; "
         f"next retry expected {retry:%Y-%m-%d %H:%M} UTC)",
@@ -282,7 +281,7 @@ def test_dashboard_page_of_one_connection_polls_for_that_connection(admin_browse
     html = admin_browser.get(DASHBOARD_URL, {"connection": connection.pk}).content.decode()
 
     assert re.findall(r'id="connection-panel-(\d+)"', html) == [str(connection.pk)]
-    assert f'data-refresh-url="{DATA_URL}?connection={connection.pk}"' in html
+    assert f'data-refresh-url="{DATA_URL}{connection.pk}/"' in html
 
 
 def test_dashboard_chart_has_a_success_and_a_failure_bar_per_day(admin_browser, connection):
@@ -363,7 +362,7 @@ def test_support_staff_can_open_the_dashboard(portal_client, connection):
 def test_member_cannot_open_the_dashboard(portal_client, connection):
     member = portal_client(OrganizationRole.MEMBER)
 
-    for url in (DASHBOARD_URL, DATA_URL):
-        response = member.get(url)
-        assert response.status_code == 302
-        assert response["Location"].startswith("/admin/login/")
+    response = member.get(DASHBOARD_URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+    assert member.get(DATA_URL).status_code == 403

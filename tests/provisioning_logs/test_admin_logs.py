@@ -18,9 +18,9 @@ from accounts.connections.services import DEFAULT_CONNECTION_NAME, connection_ge
 from accounts.models import OrganizationRole, WorkAccount
 from accounts.services import group_create
 from provisioning_logs.admin.accounts import ENTRA_MANAGED_NOTE
-from provisioning_logs.admin.detail import advice_for
 from provisioning_logs.admin.events import ProvisioningEventAdmin
 from provisioning_logs.admin.paging import CappedPaginator
+from provisioning_logs.event_detail import advice_for
 from provisioning_logs.models import Action, ProvisioningEvent
 from provisioning_logs.services import EventRecord, event_record
 from tests.conftest import PORTAL_PASSWORD, entra_user

@@ -17,7 +17,11 @@ from accounts.connections.models import ProvisioningConnection, ScimSecretToken
 from accounts.connections.services import scim_token_create, scim_token_revoke
 from accounts.models import WorkAccount
 from provisioning_logs.models import ProvisioningCycle, ProvisioningEvent
-from provisioning_logs.services import forget_running_cycles
+from provisioning_logs.services import (
+    EVENT_ORDER_LOCK,
+    START_LOG_TRANSACTION,
+    forget_running_cycles,
+)
 from tests.conftest import ScimClient, entra_user
 from tests.scim.group_support import GROUP, PATCH_OP, entra_group
 
@@ -610,15 +614,16 @@ def test_secret_token_credential_is_named_by_its_label(scim):
 
 # Savepoints appear only because each test runs inside a transaction (event_record's atomic then
 # nests); in production they are one BEGIN/COMMIT, which Django does not log as queries.
-# On PostgreSQL the log transaction also sets `synchronous_commit` for itself: transaction control
-# too, no data work (provisioning_logs.services._commit_without_waiting_for_disk).
+# On PostgreSQL the log transaction also sets `synchronous_commit` for itself and takes its
+# organization's event-order lock, in one statement: transaction control too, no data work
+# (provisioning_logs.services._start_log_transaction).
 TRANSACTION_CONTROL = (
     "SAVEPOINT",
     "RELEASE SAVEPOINT",
     "ROLLBACK TO SAVEPOINT",
     "BEGIN",
     "COMMIT",
-    "SET LOCAL SYNCHRONOUS_COMMIT",
+    "SELECT SET_CONFIG('SYNCHRONOUS_COMMIT', 'OFF', TRUE), PG_ADVISORY_XACT_LOCK(",
 )
 # Connection health (provisioning_logs.health) is judged in the same transaction; its statements
 # are its own budget, so the log's cost below leaves them out.
@@ -701,7 +706,7 @@ def test_opening_an_incremental_cycle_also_counts_the_managed_objects(scim, sett
     assert sum("COUNT(*)" in sql for sql in opening) == 2
 
 
-def test_log_commit_does_not_wait_for_the_disk_on_postgresql(scim, settings, warm_token):
+def test_log_commit_does_not_wait_for_the_disk_on_postgresql(scim, settings, warm_token, organization):
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -709,4 +714,6 @@ def test_log_commit_does_not_wait_for_the_disk_on_postgresql(scim, settings, war
     settings.PROVISIONING_LOG_ENABLED = True
     with CaptureQueriesContext(connection) as context:
         assert scim.get("/Users").status_code == 200
-    assert "SET LOCAL synchronous_commit TO OFF" in [query["sql"] for query in context.captured_queries]
+    assert [query["sql"] for query in context.captured_queries if "synchronous_commit" in query["sql"]] == [
+        START_LOG_TRANSACTION % (EVENT_ORDER_LOCK, organization.pk)
+    ]

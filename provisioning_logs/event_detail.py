@@ -1,7 +1,8 @@
 """
-What the event detail page shows, in the four tabs of Entra's own provisioning log: the steps of
-the request, troubleshooting (the error and what to do about it), the modified properties and a
-summary of every field.
+What an event's detail shows, in the four tabs of Entra's own provisioning log: the steps of the
+request, troubleshooting (the error and what to do about it), the modified properties and a
+summary of every field. The portal's event page and the audit API's event detail both show
+event_detail(event), so they always say the same.
 """
 
 import json
@@ -241,6 +242,26 @@ def pretty_body(body: str) -> str:
         return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
     except ValueError:
         return body
+
+
+@dataclass(frozen=True)
+class EventDetail:
+    steps: list[Step]
+    troubleshooting: Troubleshooting
+    modified_properties: list[dict]
+    request_body: str
+    summary: list[tuple[str, object]]
+
+
+def event_detail(event: ProvisioningEvent) -> EventDetail:
+    """Everything the detail of one event shows (the event needs its connection, organization and cycle)."""
+    return EventDetail(
+        steps=steps(event),
+        troubleshooting=troubleshooting(event),
+        modified_properties=modified_properties(event),
+        request_body=pretty_body(event.request_body),
+        summary=summary(event),
+    )
 
 
 def summary(event: ProvisioningEvent) -> list[tuple[str, object]]:
