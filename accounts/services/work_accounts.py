@@ -25,6 +25,7 @@ from accounts.attributes import (
 )
 from accounts.exceptions import (
     AccountNotFound,
+    DeprovisioningHeld,
     InvalidAttributeValue,
     VersionMismatch,
 )
@@ -39,6 +40,7 @@ from accounts.models import (
 )
 from accounts.selectors import account_attributes, live_accounts
 from accounts.services.common import IntegrityErrorTranslator, PropertyChange, check_length
+from accounts.services.deprovisioning import DELETE, DISABLE, DeprovisioningPolicy
 
 
 USERNAME_TAKEN = "userName '{user_name}' is already taken in this organization."
@@ -101,34 +103,32 @@ def account_update(
     account_id: uuid.UUID,
     transform: Callable[[AccountAttributes], AccountAttributes],
     expected_version: int | None = None,
+    deprovisioning_policy: DeprovisioningPolicy | None = None,
 ) -> AccountChange:
     """
     Read an account under a row lock, let `transform` compute its new attributes, and write
     what differs, all in one transaction: `transform` raising leaves the account untouched.
     With `expected_version`, a concurrent change since the client read it raises VersionMismatch.
+    A change that disables the account is first put to `deprovisioning_policy`, which may hold
+    it (DeprovisioningHeld, nothing changed); a no-op or a refused change never reaches it.
     """
-    guard = _translated_integrity_errors()
-    with guard, transaction.atomic():
+    translator = _translated_integrity_errors()
+    held = None
+    with translator, transaction.atomic():
         account = _locked_account(organization, account_id, with_values=True)
         _check_version(account, expected_version)
         current = account_attributes(account)
-        desired = guard.attributes = transform(current)
+        desired = translator.attributes = transform(current)
         changed = current.changed_fields(desired)
         if not changed:
             return AccountChange(account=account, attributes=current, changes=())
         _validate(organization, desired, account_id=account.pk, changed=changed)
-        _assign(account, desired)
-        columns = {_COLUMN_OF.get(name, name) for name in changed if name not in _MULTI_VALUED}
-        if "password" in changed and desired.password is not None:
-            account.set_password(desired.password)
-        if "active" in changed and not desired.active:
-            _end_sessions_and_tokens(account)
-            columns.add("security_stamp")
-        account.updated_at = timezone.now()
-        account.version += 1
-        # Only what changed is written: one narrow UPDATE, no rewrite of the password hash.
-        account.save(update_fields=sorted(columns | {"updated_at", "version"}))
-        _write_values(account, desired, fields=[f for f in changed if f in _MULTI_VALUED])
+        if deprovisioning_policy is not None and current.active and not desired.active:
+            held = deprovisioning_policy.admit(account=account, action=DISABLE)
+        if held is None:
+            _write_update(account, desired, changed)
+    if held is not None:
+        raise DeprovisioningHeld(held, action=DISABLE)
     stored = dataclasses.replace(desired, password=None)
     changes = tuple(
         PropertyChange(name, getattr(current, name), getattr(stored, name))
@@ -140,16 +140,47 @@ def account_update(
     return AccountChange(account=account, attributes=stored, changes=changes)
 
 
-@transaction.atomic
+def _write_update(account: WorkAccount, desired: AccountAttributes, changed: list[str]) -> None:
+    _assign(account, desired)
+    columns = {_COLUMN_OF.get(name, name) for name in changed if name not in _MULTI_VALUED}
+    if "password" in changed and desired.password is not None:
+        account.set_password(desired.password)
+    if "active" in changed and not desired.active:
+        _end_sessions_and_tokens(account)
+        columns.add("security_stamp")
+    account.updated_at = timezone.now()
+    account.version += 1
+    # Only what changed is written: one narrow UPDATE, no rewrite of the password hash.
+    account.save(update_fields=sorted(columns | {"updated_at", "version"}))
+    _write_values(account, desired, fields=[f for f in changed if f in _MULTI_VALUED])
+
+
 def account_delete(
-    *, organization: Organization, account_id: uuid.UUID, expected_version: int | None = None
+    *,
+    organization: Organization,
+    account_id: uuid.UUID,
+    expected_version: int | None = None,
+    deprovisioning_policy: DeprovisioningPolicy | None = None,
 ) -> WorkAccount:
     """
     Delete an account for SCIM: it answers 404 from now on and its userName is free again, while
     the row stays as a tombstone. Its sessions and tokens end, and its reports lose the manager.
+    `deprovisioning_policy` may hold the delete (DeprovisioningHeld, nothing changed).
     """
-    account = _locked_account(organization, account_id, with_values=False)
-    _check_version(account, expected_version)
+    held = None
+    with transaction.atomic():
+        account = _locked_account(organization, account_id, with_values=False)
+        _check_version(account, expected_version)
+        if deprovisioning_policy is not None:
+            held = deprovisioning_policy.admit(account=account, action=DELETE)
+        if held is None:
+            _write_delete(account)
+    if held is not None:
+        raise DeprovisioningHeld(held, action=DELETE)
+    return account
+
+
+def _write_delete(account: WorkAccount) -> None:
     now = timezone.now()
     account.deleted_at = now
     account.is_active = False
@@ -162,7 +193,6 @@ def account_delete(
     # keeps its memberships: Entra removes members explicitly when it unassigns them.)
     WorkGroup.objects.filter(memberships__account=account).update(updated_at=now, version=F("version") + 1)
     GroupMembership.objects.filter(account=account).delete()
-    return account
 
 
 def account_set_password(*, account: WorkAccount, password: str) -> None:
