@@ -50,6 +50,7 @@ MANAGER_SELF = "An account cannot be its own manager."
 TWO_PRIMARIES = "{attribute} has more than one value marked primary; at most one may be."
 DUPLICATE_TYPE = "{attribute} has more than one value of type '{type}'; each type may appear once."
 USERNAME_REQUIRED = "userName is required and cannot be empty."
+PASSWORD_REFUSED = "password does not meet the password policy: {reasons}"
 
 _MULTI_VALUED = {
     "emails": ValueAttribute.EMAILS,
@@ -77,6 +78,8 @@ def account_create(
     """Create a work account; a taken userName (any case) raises UniquenessConflict."""
     with _translated_integrity_errors(attributes), transaction.atomic():
         _validate(organization, attributes, account_id=None)
+        if attributes.password is not None:
+            _check_password(attributes.password, attributes)
         now = timezone.now()
         # RFC 7643 §3.1: lastModified equals created until the first modification.
         account = WorkAccount(organization=organization, role=role, date_joined=now, updated_at=now)
@@ -123,6 +126,8 @@ def account_update(
         if not changed:
             return AccountChange(account=account, attributes=current, changes=())
         _validate(organization, desired, account_id=account.pk, changed=changed)
+        if "password" in changed and desired.password is not None:
+            _check_password(desired.password, desired)
         if deprovisioning_policy is not None and current.active and not desired.active:
             held = deprovisioning_policy.admit(account=account, action=DISABLE)
         if held is None:
@@ -196,10 +201,7 @@ def _write_delete(account: WorkAccount) -> None:
 
 
 def account_set_password(*, account: WorkAccount, password: str) -> None:
-    try:
-        validate_password(password, user=account)
-    except ValidationError as exc:
-        raise InvalidAttributeValue(" ".join(exc.messages)) from None
+    _check_password(password, account_attributes(account))
     with transaction.atomic():
         account.set_password(password)
         account.security_stamp = uuid.uuid4()
@@ -248,10 +250,6 @@ def admin_create(*, organization: Organization, email: str, password: str) -> Wo
         user_name=email,
         emails=(ContactValue(value=email, type="work", primary=True),),
     )
-    try:
-        validate_password(password, user=WorkAccount(user_name=email))
-    except ValidationError as exc:
-        raise InvalidAttributeValue(" ".join(exc.messages)) from None
     result = account_create(
         organization=organization,
         attributes=dataclasses.replace(attributes, password=password),
@@ -312,6 +310,20 @@ def _validate(
             raise InvalidAttributeValue(MANAGER_SELF)
         if not live_accounts(organization=organization).filter(pk=attributes.manager_id).exists():
             raise InvalidAttributeValue(MANAGER_UNKNOWN.format(manager_id=attributes.manager_id))
+
+
+def _check_password(password: str, attributes: AccountAttributes) -> None:
+    """
+    The one password rule of every path (SCIM, admin, commands): Django's AUTH_PASSWORD_VALIDATORS,
+    judged against the account's new attributes. The message names the rules broken and never
+    the password itself.
+    """
+    candidate = WorkAccount()
+    _assign(candidate, dataclasses.replace(attributes, manager_id=None))
+    try:
+        validate_password(password, user=candidate)
+    except ValidationError as exc:
+        raise InvalidAttributeValue(PASSWORD_REFUSED.format(reasons=" ".join(exc.messages))) from None
 
 
 def _assign(account: WorkAccount, attributes: AccountAttributes) -> None:

@@ -113,8 +113,21 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
+# Every password (SCIM POST/PUT/PATCH, admin, commands) passes these, in accounts' services.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        # WorkAccount's names for Django's default username/first_name/last_name/email.
+        "OPTIONS": {
+            "user_attributes": (
+                "user_name",
+                "display_name",
+                "nick_name",
+                "name_given_name",
+                "name_family_name",
+            )
+        },
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
