@@ -6,7 +6,8 @@ owns the client sees the consent page; everyone else gets a page saying which pe
 missing, and no code is issued. The check runs again when the form is posted.
 """
 
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
+from django.utils.http import urlencode
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView
 
@@ -38,6 +39,21 @@ class ProvisioningAuthorizationView(AuthorizationView):
     def post(self, request, *args, **kwargs):
         refusal = self._refusal(request, request.POST.get("client_id"))
         return refusal or super().post(request, *args, **kwargs)
+
+    def get_login_url(self):
+        """
+        Sign-in for the client's organization (?org=): an admin whose userName also exists in
+        other organizations signs in to this one. Only for a valid request, like the page itself.
+        """
+        login_url = resolve_url(super().get_login_url())
+        try:
+            _, credentials = self.validate_authorization_request(self.request)
+        except OAuthToolkitError:
+            return login_url
+        connection = connection_for_client(credentials.get("client_id"))
+        if connection is None:
+            return login_url
+        return f"{login_url}?{urlencode({'org': connection.organization.slug})}"
 
     def _refusal(self, request, client_id):
         self.connection = connection = connection_for_client(client_id)

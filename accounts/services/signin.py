@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.backends import WorkAccountBackend
 from accounts.models import Organization, SignInFailure, WorkAccount
 
 
@@ -25,8 +26,14 @@ THROTTLED = "Too many failed sign-in attempts. Wait {minutes} and try again."
 
 @dataclass(frozen=True)
 class SignInResult:
-    account: WorkAccount | None
+    # The accounts the userName and password matched: one, or several of different organizations
+    # (the person then chooses); none with `error` set.
+    accounts: tuple[WorkAccount, ...] = ()
     error: str | None = None
+
+    @property
+    def account(self) -> WorkAccount | None:
+        return self.accounts[0] if len(self.accounts) == 1 else None
 
 
 def _digest(kind: str, value: str) -> str:
@@ -75,20 +82,25 @@ def signin_with_password(
     client_address: str,
     organization: Organization | None = None,
 ) -> SignInResult:
-    """Check the credentials, counting failures; the caller logs the account in on success."""
+    """
+    Check the credentials, counting failures: the accounts of every organization (or only
+    `organization`) that have this userName and password. The caller logs one in, or lets the
+    person choose among them; nobody learns about an organization without the password.
+    """
     now = timezone.now()
     locked_until = signin_locked_until(username=username, client_address=client_address, now=now)
     if locked_until is not None:
-        return SignInResult(account=None, error=_throttled_message(locked_until, now))
-    account = authenticate(request, username=username, password=password, organization=organization)
+        return SignInResult(error=_throttled_message(locked_until, now))
+    matches = tuple(WorkAccountBackend().accounts_matching(username, password, organization=organization))
     keys = _keys(username, client_address)
     with transaction.atomic():
-        if account is None:
+        if not matches:
             SignInFailure.objects.bulk_create([SignInFailure(key=key, failed_at=now) for key in keys])
             # Keep the table small: what left the window no longer counts.
             SignInFailure.objects.filter(key__in=keys, failed_at__lte=now - _window()).delete()
-            return SignInResult(account=None, error=WRONG_CREDENTIALS)
+            user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)
+            return SignInResult(error=WRONG_CREDENTIALS)
         # A success clears the userName's count (not the address's: one right password must
         # not reset a spray against many userNames).
         SignInFailure.objects.filter(key=_digest("user", username.strip().upper())).delete()
-    return SignInResult(account=account)
+    return SignInResult(accounts=matches)

@@ -17,13 +17,17 @@ from accounts.sso.saml import ServiceProvider, VerifiedAssertion
 ASSERTION_ID_MAX = SamlAssertionSeen._meta.get_field("assertion_id").max_length
 
 
-def _only_live_account(username: str) -> WorkAccount | None:
-    """The one live account with this userName; None when there is none or it is ambiguous."""
-    matches = list(
-        WorkAccount.objects.filter(
-            user_name__iexact=username, deleted_at__isnull=True, organization__isnull=False
-        ).select_related("organization")[:2]
+def _only_live_account(username: str, organization=None) -> WorkAccount | None:
+    """
+    The one live account with this userName (in `organization` when given); None when there is
+    none or it is ambiguous (the same userName in several organizations).
+    """
+    matches = WorkAccount.objects.filter(
+        user_name__iexact=username, deleted_at__isnull=True, organization__isnull=False
     )
+    if organization is not None:
+        matches = matches.filter(organization=organization)
+    matches = list(matches.select_related("organization")[:2])
     return matches[0] if len(matches) == 1 else None
 
 
@@ -31,13 +35,14 @@ def sso_configuration_get(*, slug: str) -> SsoConfiguration | None:
     return SsoConfiguration.objects.select_related("organization").filter(organization__slug=slug).first()
 
 
-def sso_configuration_for_username(username: str) -> SsoConfiguration | None:
+def sso_configuration_for_username(username: str, *, organization=None) -> SsoConfiguration | None:
     """
     The enabled configuration the sign-in page should send this username to. Only an active
     account decides: unknown, disabled and ambiguous usernames go on to the password step as
-    before, so that step 1 tells nothing new about them.
+    before, so that step 1 tells nothing new about them. `organization`: the sign-in page's
+    organization hint (?org=), which makes a userName of several organizations unambiguous.
     """
-    account = _only_live_account(username)
+    account = _only_live_account(username, organization)
     if account is None or account.is_active is not True:
         return None
     return (
@@ -52,10 +57,15 @@ def is_sso_admin(account: WorkAccount) -> bool:
     return account.is_superuser or account.role == OrganizationRole.ADMIN
 
 
-def sso_password_refused(username: str) -> SsoConfiguration | None:
+def sso_password_refused(username: str, *, organization=None) -> SsoConfiguration | None:
     """The configuration that forbids this username a password sign-in, or None."""
-    account = _only_live_account(username)
-    if account is None or account.is_active is not True or is_sso_admin(account):
+    account = _only_live_account(username, organization)
+    return sso_password_refused_for(account) if account is not None else None
+
+
+def sso_password_refused_for(account: WorkAccount) -> SsoConfiguration | None:
+    """The configuration that forbids this account a password sign-in, or None."""
+    if account.is_active is not True or is_sso_admin(account):
         return None
     return (
         SsoConfiguration.objects.select_related("organization")
