@@ -169,9 +169,9 @@ def _current_cycle(record: EventRecord, now: datetime) -> ProvisioningCycle:
     cached = _running_cycles.get(record.connection.pk)
     if cached is not None and timedelta(0) <= now - cached[1] <= cycle_gap():
         return cached[0]
-    cycle = _current_cycle_from_database(record, now)
-    _running_cycles[record.connection.pk] = (cycle, now)
-    return cycle
+    # Cached only once the transaction committed (event_record): a cycle this transaction just
+    # opened does not exist for a concurrent request (another thread) until then.
+    return _current_cycle_from_database(record, now)
 
 
 def forget_running_cycles() -> None:
@@ -184,9 +184,12 @@ def _current_cycle_from_database(record: EventRecord, now: datetime) -> Provisio
     latest = _latest_cycle(record.connection)
     if latest is not None and now - latest.last_event_at <= cycle_gap():
         return latest
-    # Starting a cycle: lock the connection so concurrent first requests start only one.
+    # Starting a cycle: lock the connection so concurrent first requests start only one. FOR NO
+    # KEY UPDATE, not FOR UPDATE: the other requests' event rows take FOR KEY SHARE on the
+    # connection when they commit (Django's foreign keys are deferred), which FOR UPDATE waits
+    # for — while this transaction goes on to wait for their cycle and health rows: a deadlock.
     connection_model = apps.get_model("scim", "ProvisioningConnection")
-    connection_model.objects.select_for_update().filter(pk=record.connection.pk).first()
+    connection_model.objects.select_for_update(no_key=True).filter(pk=record.connection.pk).first()
     latest = _latest_cycle(record.connection)
     if latest is not None and now - latest.last_event_at <= cycle_gap():
         return latest
