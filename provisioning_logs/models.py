@@ -207,6 +207,10 @@ class ConnectionHealth(models.Model):
     last_digest_at = models.DateTimeField(null=True, blank=True)
     digested_through_event = models.BigIntegerField(default=0)
 
+    # SCIM requests whose event could not be written (each also in the server log).
+    recording_failures = models.PositiveIntegerField(default=0)
+    last_recording_failure_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         verbose_name = "connection health"
         verbose_name_plural = "connection health"

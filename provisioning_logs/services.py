@@ -2,8 +2,9 @@
 Recording provisioning events and grouping them into cycles.
 
 event_record runs in its own transaction after the SCIM request finished, so a request that failed
-and rolled back is logged too. It never raises into the SCIM response: a logging failure is
-logged to the server log and the request's answer stands.
+and rolled back is logged too. Whatever the body held is stored (text no database can hold is
+escaped). It never raises into the SCIM response: a logging failure is logged to the server log,
+counted on the connection's health (recording_failures) and the request's answer stands.
 """
 
 import dataclasses
@@ -16,17 +17,18 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection as database
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.models import WorkGroup
 from accounts.selectors import live_accounts
-from provisioning_logs.health import forget_health_ids, health_observe
+from provisioning_logs.health import forget_health_ids, health_observe, health_of
 from provisioning_logs.models import (
     ACTION_COUNT_FIELD,
     STATUS_COUNT_FIELD,
     Action,
+    ConnectionHealth,
     CycleKind,
     CycleObject,
     ProvisioningCycle,
@@ -34,6 +36,7 @@ from provisioning_logs.models import (
     Status,
 )
 from provisioning_logs.redaction import redacted_property
+from provisioning_logs.storable import storable, storable_text
 
 
 logger = logging.getLogger(__name__)
@@ -100,9 +103,10 @@ def cycle_gap() -> timedelta:
 
 
 def event_record(record: EventRecord, *, now: datetime | None = None) -> ProvisioningEvent | None:
-    """Write the event and count it in its cycle; None (and a server-log entry) if that failed."""
+    """Write the event and count it in its cycle; None (logged and counted) if that failed."""
     now = now or timezone.now()
     try:
+        record = _storable_record(record)
         with transaction.atomic():
             _commit_without_waiting_for_disk()
             cycle = _current_cycle(record, now)
@@ -125,9 +129,9 @@ def event_record(record: EventRecord, *, now: datetime | None = None) -> Provisi
                 identity=(record.identity or "")[:255],
                 scim_type=(record.scim_type or "")[:32],
                 detail=record.detail or (NO_CHANGE_NEEDED if record.skipped else ""),
-                modified_properties=[
-                    _jsonable(redacted_property(*change)) for change in record.modified_properties
-                ],
+                modified_properties=storable(
+                    [_jsonable(redacted_property(*change)) for change in record.modified_properties]
+                ),
                 request_body=record.request_body,
                 reference_failure=record.reference_failure and record.http_status >= 400,
             )
@@ -143,8 +147,44 @@ def event_record(record: EventRecord, *, now: datetime | None = None) -> Provisi
     except Exception:
         forget_running_cycles()  # a cached row may be what failed (e.g. rolled back, deleted)
         logger.exception("Could not record the provisioning event of %s %s", record.method, record.path)
+        recording_failed(connection=record.connection, now=now)
         return None
     return event
+
+
+def _storable_record(record: EventRecord) -> EventRecord:
+    """The record with every text field storable (lone surrogates, NUL escaped)."""
+    texts = {
+        field.name: storable_text(getattr(record, field.name))
+        for field in dataclasses.fields(record)
+        if isinstance(getattr(record, field.name), str)
+    }
+    return dataclasses.replace(record, **texts)
+
+
+# Requests that could not be recorded (counted in the database; in this process while it refuses).
+_uncounted_failures = 0
+
+
+def recording_failed(*, connection, now: datetime | None = None) -> None:
+    """Count a request whose event could not be written, on its connection's health row."""
+    global _uncounted_failures
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            health_id = health_of(connection).pk
+            ConnectionHealth.objects.filter(pk=health_id).update(
+                recording_failures=F("recording_failures") + 1, last_recording_failure_at=now
+            )
+    except Exception:
+        _uncounted_failures += 1
+        logger.exception("Could not count the unrecorded event of connection %s either", connection.pk)
+
+
+def recording_failures_total() -> int:
+    """SCIM requests whose event could not be recorded: every process's (database) and this one's."""
+    counted = ConnectionHealth.objects.aggregate(total=Sum("recording_failures"))["total"] or 0
+    return counted + _uncounted_failures
 
 
 # connection id → (cycle, when this process last counted an event in it). A cycle ends only after
