@@ -197,8 +197,9 @@ def _commit_without_waiting_for_disk() -> None:
     """
     PostgreSQL: this transaction's COMMIT does not wait for the WAL flush (synchronous_commit
     off, for this transaction only). The SCIM answer is already decided, so waiting buys nothing;
-    a database crash can lose the last fraction of a second of log rows, never corrupt them, and
-    a health transition goes together with its outbox row or not at all.
+    a database crash can lose the last fraction of a second of event rows and counters, never
+    corrupt them. A health transition or an outbox row turns it back on (commit_durably): what is
+    promised to someone is never lost.
     """
     if database.vendor == "postgresql":
         with database.cursor() as cursor:
