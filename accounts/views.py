@@ -7,7 +7,7 @@ the password step stays open to admins, so a broken identity provider cannot loc
 SCIM allows the same userName in several organizations: when the password matches accounts of
 more than one, step 3 lets the person choose among those (and only those) organizations. An
 organization hint (`?org=<slug>`, which the OAuth authorization page passes for its client's
-organization) narrows the sign-in to that organization's account.
+organization) picks that organization's account when the password matches it.
 """
 
 import time
@@ -120,7 +120,7 @@ def signin_password(request):
                 username=username,
                 password=form.cleaned_data["password"],
                 client_address=_client_address(request),
-                organization=hint,
+                preferred_organization=hint,
             )
             if result.account is not None:
                 return _signed_in(request, result.account, username, next_url)

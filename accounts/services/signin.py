@@ -81,17 +81,25 @@ def signin_with_password(
     password: str,
     client_address: str,
     organization: Organization | None = None,
+    preferred_organization: Organization | None = None,
 ) -> SignInResult:
     """
     Check the credentials, counting failures: the accounts of every organization (or only
-    `organization`) that have this userName and password. The caller logs one in, or lets the
-    person choose among them; nobody learns about an organization without the password.
+    `organization`) that have this userName and password, or just the one of
+    `preferred_organization` when it is among them. The caller logs one in, or lets the person
+    choose among them; nobody learns about an organization without the password.
     """
     now = timezone.now()
     locked_until = signin_locked_until(username=username, client_address=client_address, now=now)
     if locked_until is not None:
         return SignInResult(error=_throttled_message(locked_until, now))
     matches = tuple(WorkAccountBackend().accounts_matching(username, password, organization=organization))
+    preferred = tuple(
+        account
+        for account in matches
+        if preferred_organization is not None and account.organization_id == preferred_organization.pk
+    )
+    matches = preferred or matches
     keys = _keys(username, client_address)
     with transaction.atomic():
         if not matches:

@@ -19,15 +19,18 @@ ASSERTION_ID_MAX = SamlAssertionSeen._meta.get_field("assertion_id").max_length
 
 def _only_live_account(username: str, organization=None) -> WorkAccount | None:
     """
-    The one live account with this userName (in `organization` when given); None when there is
-    none or it is ambiguous (the same userName in several organizations).
+    The live account with this userName in `organization` (the sign-in page's hint) when it has
+    one, else the only one; None when there is none or it is ambiguous (the same userName in
+    several organizations).
     """
-    matches = WorkAccount.objects.filter(
+    live = WorkAccount.objects.filter(
         user_name__iexact=username, deleted_at__isnull=True, organization__isnull=False
-    )
+    ).select_related("organization")
     if organization is not None:
-        matches = matches.filter(organization=organization)
-    matches = list(matches.select_related("organization")[:2])
+        hinted = live.filter(organization=organization).first()
+        if hinted is not None:
+            return hinted
+    matches = list(live[:2])
     return matches[0] if len(matches) == 1 else None
 
 
@@ -40,7 +43,7 @@ def sso_configuration_for_username(username: str, *, organization=None) -> SsoCo
     The enabled configuration the sign-in page should send this username to. Only an active
     account decides: unknown, disabled and ambiguous usernames go on to the password step as
     before, so that step 1 tells nothing new about them. `organization`: the sign-in page's
-    organization hint (?org=), which makes a userName of several organizations unambiguous.
+    organization hint (?org=), which picks that organization's account of an ambiguous userName.
     """
     account = _only_live_account(username, organization)
     if account is None or account.is_active is not True:

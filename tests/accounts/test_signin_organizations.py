@@ -156,9 +156,18 @@ def test_the_hint_names_its_organization_on_the_pages(pats):
     assert f"{USER} (Fabrikam)" in client.get("/signin/password/").content.decode()
 
 
-def test_a_password_of_another_organization_than_the_hint_gets_the_generic_error(pats):
+def test_a_password_of_another_organization_than_the_hint_signs_in_there(pats):
+    # The hint prefers, it does not restrict: an admin of Northwind opening Contoso's Authorize
+    # page signs in and is then told they are no admin of Contoso.
     client = Client()
     response = password_step(client, USER, OTHER_PASSWORD, org="contoso")
+    assert (response.status_code, response["Location"]) == (302, ADMIN_INDEX)
+    assert signed_in_as(client) == pats["northwind"]
+
+
+def test_a_password_matching_neither_the_hint_nor_others_gets_the_generic_error(pats):
+    client = Client()
+    response = password_step(client, USER, "not-the-password-at-all", org="contoso")
     assert WRONG_CREDENTIALS in response.content.decode()
     assert signed_in_as(client) is None
 
