@@ -12,6 +12,7 @@ organization) picks that organization's account when the password matches it.
 
 import time
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib.auth import login, logout
 from django.shortcuts import redirect, render, resolve_url
@@ -70,6 +71,9 @@ def _client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+# Continue may lead on, through redirects, to the organization's identity provider (any https
+# sign-on URL): Chromium applies form-action to a form's redirects too.
+@csp_update({"form-action": ["https:"]})
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "POST"])

@@ -6,7 +6,9 @@ owns the client sees the consent page; everyone else gets a page saying which pe
 missing, and no code is issued. The check runs again when the form is posted.
 """
 
+from csp.decorators import csp_update
 from django.shortcuts import render, resolve_url
+from django.utils.decorators import method_decorator
 from django.utils.http import urlencode
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView
@@ -23,6 +25,9 @@ NOT_A_CONNECTION = "This application is not a provisioning connection of any org
 PERMISSION = "Create, update and deactivate work accounts and groups"
 
 
+# Allow (or Cancel) redirects to the client's redirect URI, always https (OAUTH2_PROVIDER's
+# ALLOWED_REDIRECT_URI_SCHEMES); Chromium applies form-action to a form's redirects too.
+@method_decorator(csp_update({"form-action": ["https:"]}), name="dispatch")
 class ProvisioningAuthorizationView(AuthorizationView):
     template_name = "oauth/authorize.html"
 

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "oauth2_provider",
     "django_scim",
+    "csp",
     "accounts",
     "scim",
     "provisioning_logs",
@@ -53,6 +54,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Portal security headers (see BROWSER SECURITY HEADERS below).
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -171,6 +175,49 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
+
+# BROWSER SECURITY HEADERS (portal pages)
+# ------------------------------------------------------------------------------
+# A strict Content-Security-Policy (django-csp): our own scripts and styles only, no inline code
+# (templates/ and static/portal/ keep to that), no framing, forms post back to us. The OAuth
+# consent page alone may lead on to a client's https redirect URI (scim.authorize).
+CONTENT_SECURITY_POLICY = {
+    # SCIM answers are JSON for machines, not pages.
+    "EXCLUDE_URL_PREFIXES": ["/scim/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+# Powerful browser features the portal never uses are off for it and anything it embeds.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "serial",
+        "usb",
+    )
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
 
 # STATIC
 # ------------------------------------------------------------------------------
