@@ -7,6 +7,7 @@ into the work account it names (once: replayed assertions are refused).
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.encryption import UndecryptableSecret
 from accounts.models import OrganizationRole, SamlAssertionSeen, SsoConfiguration, WorkAccount
 from accounts.sso import refusals
 from accounts.sso.certificates import sp_key_pair_generate
@@ -87,6 +88,25 @@ def sso_configuration_save(*, configuration: SsoConfiguration) -> SsoConfigurati
     with transaction.atomic():
         configuration.save()
     return configuration
+
+
+def sso_keys_reencrypt() -> tuple[int, list[str]]:
+    """
+    Re-encrypt every service-provider private key under the current (first) encryption key, so
+    the old key can be dropped. Returns how many were re-encrypted and the organizations whose key
+    no configured key opens (left as they are).
+    """
+    done, undecryptable = 0, []
+    for pk, slug in SsoConfiguration.objects.values_list("pk", "organization__slug"):
+        with transaction.atomic():
+            try:
+                configuration = SsoConfiguration.objects.select_for_update().get(pk=pk)
+            except UndecryptableSecret:
+                undecryptable.append(slug)
+                continue
+            configuration.save(update_fields=["sp_private_key"])  # encrypted anew on the way in
+        done += 1
+    return done, undecryptable
 
 
 def _identifier(configuration: SsoConfiguration, assertion: VerifiedAssertion) -> str:

@@ -258,6 +258,13 @@ CELERY_BEAT_SCHEDULE = {
 # ------------------------------------------------------------------------------
 SSO_CLOCK_SKEW_SECONDS = env_int("SSO_CLOCK_SKEW_SECONDS", 120)
 
+# SECRETS AT REST (accounts.encryption: the SAML service-provider private key)
+# ------------------------------------------------------------------------------
+# Comma-separated; the first encrypts, every one decrypts. Empty: keys derived from SECRET_KEY and
+# SECRET_KEY_FALLBACKS. Rotate: put the new key first, `manage.py rotate_encryption_key`, drop the old.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
+
 # PROVISIONING LOGS
 # ------------------------------------------------------------------------------
 # A quiet gap longer than this ends a provisioning cycle (Entra runs one every ~40 minutes).
