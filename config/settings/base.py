@@ -120,7 +120,7 @@ PASSWORD_HASHERS = [
 # Every password (SCIM POST/PUT/PATCH, admin, commands) passes these, in accounts' services.
 AUTH_PASSWORD_VALIDATORS = [
     {
-        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "NAME": "accounts.password_validation.UserAttributeSimilarityValidator",
         # WorkAccount's names for Django's default username/first_name/last_name/email.
         "OPTIONS": {
             "user_attributes": (
