@@ -27,3 +27,14 @@ class OrganizationNotFound(AccountsError):
 
 class VersionMismatch(AccountsError):
     """The client's If-Match version is not the account's current version."""
+
+
+class DeprovisioningHeld(AccountsError):
+    """
+    A deprovisioning policy held this disable or delete (e.g. the mass-deprovisioning guard):
+    the account is unchanged; `action` says which it was ("Disable" or "Delete").
+    """
+
+    def __init__(self, message: str, *, action: str):
+        super().__init__(message)
+        self.action = action

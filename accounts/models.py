@@ -16,6 +16,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone as dj_timezone
 
+from accounts.fields import EncryptedTextField
+
 
 class Organization(models.Model):
     slug = models.SlugField(max_length=63, unique=True)
@@ -323,8 +325,9 @@ class SsoConfiguration(models.Model):
         default=False,
         help_text="Members and support staff cannot sign in with a password; admins still can.",
     )
-    # The service provider's own key pair, made when the configuration is created.
-    sp_private_key = models.TextField(editable=False)
+    # The service provider's own key pair, made when the configuration is created; the private
+    # key is encrypted at rest (accounts.encryption).
+    sp_private_key = EncryptedTextField(editable=False)
     sp_certificate = models.TextField(editable=False)
     created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
     updated_at = models.DateTimeField(default=dj_timezone.now, editable=False)

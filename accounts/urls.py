@@ -6,6 +6,7 @@ from accounts import views
 urlpatterns = [
     path("signin/", views.signin_username, name="signin"),
     path("signin/password/", views.signin_password, name="signin-password"),
+    path("signin/organization/", views.signin_organization, name="signin-organization"),
     path("signout/", views.signout, name="signout"),
     path("sso/", include("accounts.sso.urls")),
 ]

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from provisioning_logs.durability import commit_durably
 from provisioning_logs.models import (
     ConnectionHealth,
     HealthState,
@@ -203,6 +204,7 @@ def _transition_locked(health_pk, *, only_from, **kwargs) -> bool:
 
 
 def _transition(health: ConnectionHealth, *, to_state, reason, cause, now, actor=None) -> None:
+    commit_durably()  # a state change and its mail survive a database crash
     previous_state, previous_reason = health.state, health.reason
     fields = {"state": to_state, "reason": reason}
     if to_state == HealthState.QUARANTINED and previous_state == HealthState.HEALTHY:

@@ -204,6 +204,10 @@ class ConnectionHealth(models.Model):
     last_digest_at = models.DateTimeField(null=True, blank=True)
     digested_through_event = models.BigIntegerField(default=0)
 
+    # SCIM requests whose event could not be written (each also in the server log).
+    recording_failures = models.PositiveIntegerField(default=0)
+    last_recording_failure_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         verbose_name = "connection health"
         verbose_name_plural = "connection health"
@@ -344,6 +348,29 @@ class StagedDeprovisioning(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.account_id}: {self.status}"
+
+
+class DeprovisioningWindow(models.Model):
+    """
+    The mass-deprovisioning guard's count for one connection: the disables and deletes it applied
+    in its current run (a run ends after a quiet gap of PROVISIONING_CYCLE_GAP_SECONDS without
+    disables or deletes). Counted in the transaction of each change, under this row's lock, so
+    it holds with the provisioning log off and under concurrent requests.
+    """
+
+    connection = models.OneToOneField(
+        ProvisioningConnection, on_delete=models.CASCADE, related_name="deprovisioning_window"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    # The last disable or delete asked for, applied or held: a run of held requests stays one run.
+    last_at = models.DateTimeField(default=timezone.now)
+    applied = models.PositiveIntegerField(default=0)
+    # The organization's live accounts when the run began: what the percentage limit is of
+    # (None: no run began yet).
+    accounts_at_start = models.PositiveIntegerField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.applied} deprovisioned since {self.started_at:%Y-%m-%d %H:%M} ({self.connection_id})"
 
 
 # The audit API's machine clients live with the API (provisioning_logs/api/); imported here so

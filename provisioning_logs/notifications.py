@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import OrganizationRole, WorkAccountValue
 from accounts.selectors import live_accounts
+from provisioning_logs.durability import commit_durably
 from provisioning_logs.models import (
     ConnectionHealth,
     HealthState,
@@ -133,6 +134,7 @@ def outbox_enqueue(
             "No recipient for %s notification of connection %s", kind, getattr(connection, "pk", None)
         )
         return None
+    commit_durably()  # a mail the portal owes must not vanish in a database crash
     context = {**context, "organization": organization, "connection": connection}
     subject = render_to_string(f"provisioning_logs/email/{template}_subject.txt", context).strip()
     message = OutboxMessage.objects.create(

@@ -36,11 +36,12 @@ def redacted_body(raw: bytes) -> str:
     if not raw:
         return ""
     try:
-        document = json.loads(raw.decode("utf-8"))
+        text = json.dumps(_redact(json.loads(raw.decode("utf-8"))), ensure_ascii=False)
     except (UnicodeDecodeError, ValueError):
         # Unparsed bytes could hold anything, secrets included: keep only their size.
         return f"[{len(raw)} bytes, not JSON]"
-    text = json.dumps(_redact(document), ensure_ascii=False)
+    except RecursionError:
+        return f"[{len(raw)} bytes of JSON, nested too deeply to show]"
     if len(text) > MAX_BODY_CHARS:
         text = text[:MAX_BODY_CHARS] + f"… [cut: {len(text)} characters in all]"
     return text

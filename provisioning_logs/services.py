@@ -2,8 +2,9 @@
 Recording provisioning events and grouping them into cycles.
 
 event_record runs in its own transaction after the SCIM request finished, so a request that failed
-and rolled back is logged too. It never raises into the SCIM response: a logging failure is
-logged to the server log and the request's answer stands.
+and rolled back is logged too. Whatever the body held is stored (text no database can hold is
+escaped). It never raises into the SCIM response: a logging failure is logged to the server log,
+counted on the connection's health (recording_failures) and the request's answer stands.
 """
 
 import dataclasses
@@ -15,18 +16,19 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection as database
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.connections.models import ProvisioningConnection
 from accounts.models import WorkGroup
 from accounts.selectors import live_accounts
-from provisioning_logs.health import forget_health_ids, health_observe
+from provisioning_logs.health import forget_health_ids, health_observe, health_of
 from provisioning_logs.models import (
     ACTION_COUNT_FIELD,
     STATUS_COUNT_FIELD,
     Action,
+    ConnectionHealth,
     CycleKind,
     CycleObject,
     ProvisioningCycle,
@@ -34,6 +36,7 @@ from provisioning_logs.models import (
     Status,
 )
 from provisioning_logs.redaction import redacted_property
+from provisioning_logs.storable import storable, storable_text
 
 
 logger = logging.getLogger(__name__)
@@ -100,9 +103,10 @@ def cycle_gap() -> timedelta:
 
 
 def event_record(record: EventRecord, *, now: datetime | None = None) -> ProvisioningEvent | None:
-    """Write the event and count it in its cycle; None (and a server-log entry) if that failed."""
+    """Write the event and count it in its cycle; None (logged and counted) if that failed."""
     now = now or timezone.now()
     try:
+        record = _storable_record(record)
         with transaction.atomic():
             _start_log_transaction(record.organization)
             cycle = _current_cycle(record, now)
@@ -125,9 +129,9 @@ def event_record(record: EventRecord, *, now: datetime | None = None) -> Provisi
                 identity=(record.identity or "")[:255],
                 scim_type=(record.scim_type or "")[:32],
                 detail=record.detail or (NO_CHANGE_NEEDED if record.skipped else ""),
-                modified_properties=[
-                    _jsonable(redacted_property(*change)) for change in record.modified_properties
-                ],
+                modified_properties=storable(
+                    [_jsonable(redacted_property(*change)) for change in record.modified_properties]
+                ),
                 request_body=record.request_body,
                 reference_failure=record.reference_failure and record.http_status >= 400,
             )
@@ -143,8 +147,44 @@ def event_record(record: EventRecord, *, now: datetime | None = None) -> Provisi
     except Exception:
         forget_running_cycles()  # a cached row may be what failed (e.g. rolled back, deleted)
         logger.exception("Could not record the provisioning event of %s %s", record.method, record.path)
+        recording_failed(connection=record.connection, now=now)
         return None
     return event
+
+
+def _storable_record(record: EventRecord) -> EventRecord:
+    """The record with every text field storable (lone surrogates, NUL escaped)."""
+    texts = {
+        field.name: storable_text(getattr(record, field.name))
+        for field in dataclasses.fields(record)
+        if isinstance(getattr(record, field.name), str)
+    }
+    return dataclasses.replace(record, **texts)
+
+
+# Requests that could not be recorded (counted in the database; in this process while it refuses).
+_uncounted_failures = 0
+
+
+def recording_failed(*, connection, now: datetime | None = None) -> None:
+    """Count a request whose event could not be written, on its connection's health row."""
+    global _uncounted_failures
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            health_id = health_of(connection).pk
+            ConnectionHealth.objects.filter(pk=health_id).update(
+                recording_failures=F("recording_failures") + 1, last_recording_failure_at=now
+            )
+    except Exception:
+        _uncounted_failures += 1
+        logger.exception("Could not count the unrecorded event of connection %s either", connection.pk)
+
+
+def recording_failures_total() -> int:
+    """SCIM requests whose event could not be recorded: every process's (database) and this one's."""
+    counted = ConnectionHealth.objects.aggregate(total=Sum("recording_failures"))["total"] or 0
+    return counted + _uncounted_failures
 
 
 # connection id → (cycle, when this process last counted an event in it). A cycle ends only after
@@ -164,8 +204,9 @@ def _start_log_transaction(organization) -> None:
 
     - This transaction's COMMIT does not wait for the WAL flush (SET LOCAL synchronous_commit TO
       OFF). The SCIM answer is already decided, so waiting buys nothing; a database crash can lose
-      the last fraction of a second of log rows, never corrupt them, and a health transition goes
-      together with its outbox row or not at all.
+      the last fraction of a second of event rows and counters, never corrupt them. A health
+      transition or an outbox row turns it back on (commit_durably): what is promised to someone
+      is never lost.
     - One organization's events are recorded one at a time from here to COMMIT, so an event's id
       (taken from the sequence at INSERT) is never visible before every smaller id of that
       organization is. The audit API's cursor is a keyset on the id: without the lock, an event
@@ -182,9 +223,9 @@ def _current_cycle(record: EventRecord, now: datetime) -> ProvisioningCycle:
     cached = _running_cycles.get(record.connection.pk)
     if cached is not None and timedelta(0) <= now - cached[1] <= cycle_gap():
         return cached[0]
-    cycle = _current_cycle_from_database(record, now)
-    _running_cycles[record.connection.pk] = (cycle, now)
-    return cycle
+    # Cached only once the transaction committed (event_record): a cycle this transaction just
+    # opened does not exist for a concurrent request (another thread) until then.
+    return _current_cycle_from_database(record, now)
 
 
 def forget_running_cycles() -> None:
@@ -197,8 +238,11 @@ def _current_cycle_from_database(record: EventRecord, now: datetime) -> Provisio
     latest = _latest_cycle(record.connection)
     if latest is not None and now - latest.last_event_at <= cycle_gap():
         return latest
-    # Starting a cycle: lock the connection so concurrent first requests start only one.
-    ProvisioningConnection.objects.select_for_update().filter(pk=record.connection.pk).first()
+    # Starting a cycle: lock the connection so concurrent first requests start only one. FOR NO
+    # KEY UPDATE, not FOR UPDATE: the other requests' event rows take FOR KEY SHARE on the
+    # connection when they commit (Django's foreign keys are deferred), which FOR UPDATE waits
+    # for — while this transaction goes on to wait for their cycle and health rows: a deadlock.
+    ProvisioningConnection.objects.select_for_update(no_key=True).filter(pk=record.connection.pk).first()
     latest = _latest_cycle(record.connection)
     if latest is not None and now - latest.last_event_at <= cycle_gap():
         return latest

@@ -5,6 +5,7 @@ note, request and response into one provisioning event.
 """
 
 import json
+import logging
 import re
 import time
 import uuid
@@ -17,9 +18,10 @@ from accounts.models import WorkAccount
 from accounts.services import MANAGER_UNKNOWN, MEMBER_UNKNOWN
 from provisioning_logs.models import Action
 from provisioning_logs.redaction import REDACTED, is_secret_name, redacted_body
-from provisioning_logs.services import EventRecord, event_record
+from provisioning_logs.services import EventRecord, event_record, recording_failed
 
 
+logger = logging.getLogger(__name__)
 _FILTER_VALUE = re.compile(r'\beq\s+"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
 # Errors about a reference (manager, group member): Entra's quarantine rules count them apart.
 _REFERENCE_ERROR_PREFIXES = tuple(template.split("{")[0] for template in (MANAGER_UNKNOWN, MEMBER_UNKNOWN))
@@ -120,9 +122,9 @@ def record_request(request, response) -> None:
     connection = principal.connection if principal is not None else note.connection
     if connection is None:
         return
-    scim_type, detail = _error_fields(response, note)
-    event_record(
-        EventRecord(
+    try:
+        scim_type, detail = _error_fields(response, note)
+        record = EventRecord(
             organization=connection.organization,
             connection=connection,
             method=request.method,
@@ -145,7 +147,11 @@ def record_request(request, response) -> None:
             request_body=redacted_body(_body_of(request)),
             reference_failure=detail.startswith(_REFERENCE_ERROR_PREFIXES),
         )
-    )
+    except Exception:  # whatever the request held, its answer stands and the loss is counted
+        logger.exception("Could not build the provisioning event of %s %s", request.method, request.path)
+        recording_failed(connection=connection)
+        return
+    event_record(record)
 
 
 def _logged_path(request) -> str:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 
 ROOT = Path(__file__).resolve().parent.parent
+# Several processes, so that tests see what several workers do at once (each its own caches).
+WORKERS = 3
 
 
 def _free_port() -> int:
@@ -53,8 +55,11 @@ def _database(tmp_path: Path):
 
 
 @contextmanager
-def live_server(tmp_path: Path, organization_slug: str = "livetest"):
-    """Yield (base_url, bearer_token) of a running server; stop it and drop its data after."""
+def live_server(tmp_path: Path, organization_slug: str = "livetest", admin: tuple[str, str] | None = None):
+    """
+    Yield (base_url, bearer_token) of a running server; stop it and drop its data after. `admin`:
+    (email, password) of an organization admin created through `manage.py create_admin`.
+    """
     with _database(tmp_path) as database_url:
         env = {
             **os.environ,
@@ -77,6 +82,8 @@ def live_server(tmp_path: Path, organization_slug: str = "livetest"):
         manage("migrate", "--noinput")
         manage("create_org", organization_slug, "--name", "Live test")
         token = manage("create_scim_token", organization_slug).strip()
+        if admin is not None:
+            manage("create_admin", organization_slug, admin[0], "--password", admin[1])
         port = _free_port()
         # The server's log goes to a file: an unread pipe fills up and blocks the server.
         log = open(tmp_path / "server.log", "w+b")  # noqa: SIM115 (closed in finally)
@@ -89,7 +96,7 @@ def live_server(tmp_path: Path, organization_slug: str = "livetest"):
                 "-b",
                 f"127.0.0.1:{port}",
                 "-w",
-                "2",
+                str(WORKERS),
             ],
             cwd=ROOT,
             env=env,

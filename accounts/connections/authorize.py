@@ -6,7 +6,10 @@ owns the client sees the consent page; everyone else gets a page saying which pe
 missing, and no code is issued. The check runs again when the form is posted.
 """
 
-from django.shortcuts import render
+from csp.decorators import csp_update
+from django.shortcuts import render, resolve_url
+from django.utils.decorators import method_decorator
+from django.utils.http import urlencode
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView
 
@@ -23,6 +26,9 @@ NOT_A_CONNECTION = "This application is not a provisioning connection of any org
 PERMISSION = "Create, update and deactivate work accounts and groups"
 
 
+# Allow (or Cancel) redirects to the client's redirect URI, always https (OAUTH2_PROVIDER's
+# ALLOWED_REDIRECT_URI_SCHEMES); Chromium applies form-action to a form's redirects too.
+@method_decorator(csp_update({"form-action": ["https:"]}), name="dispatch")
 class ProvisioningAuthorizationView(AuthorizationView):
     template_name = "oauth/authorize.html"
 
@@ -39,6 +45,21 @@ class ProvisioningAuthorizationView(AuthorizationView):
     def post(self, request, *args, **kwargs):
         refusal = self._refusal(request, request.POST.get("client_id"))
         return refusal or super().post(request, *args, **kwargs)
+
+    def get_login_url(self):
+        """
+        Sign-in for the client's organization (?org=): an admin whose userName also exists in
+        other organizations signs in to this one. Only for a valid request, like the page itself.
+        """
+        login_url = resolve_url(super().get_login_url())
+        try:
+            _, credentials = self.validate_authorization_request(self.request)
+        except OAuthToolkitError:
+            return login_url
+        connection = connection_get_for_client(credentials.get("client_id"))
+        if connection is None:
+            return login_url
+        return f"{login_url}?{urlencode({'org': connection.organization.slug})}"
 
     def _refusal(self, request, client_id):
         self.connection = connection = connection_get_for_client(client_id)

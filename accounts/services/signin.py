@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_login_failed
+from django.db import connection as database
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.backends import WorkAccountBackend
 from accounts.models import Organization, SignInFailure, WorkAccount
 
 
@@ -25,8 +27,14 @@ THROTTLED = "Too many failed sign-in attempts. Wait {minutes} and try again."
 
 @dataclass(frozen=True)
 class SignInResult:
-    account: WorkAccount | None
+    # The accounts the userName and password matched: one, or several of different organizations
+    # (the person then chooses); none with `error` set.
+    accounts: tuple[WorkAccount, ...] = ()
     error: str | None = None
+
+    @property
+    def account(self) -> WorkAccount | None:
+        return self.accounts[0] if len(self.accounts) == 1 else None
 
 
 def _digest(kind: str, value: str) -> str:
@@ -74,21 +82,60 @@ def signin_with_password(
     password: str,
     client_address: str,
     organization: Organization | None = None,
+    preferred_organization: Organization | None = None,
 ) -> SignInResult:
-    """Check the credentials, counting failures; the caller logs the account in on success."""
+    """
+    Check the credentials, counting failures: the accounts of every organization (or only
+    `organization`) that have this userName and password, or just the one of
+    `preferred_organization` when it is among them. The caller logs one in, or lets the person
+    choose among them; nobody learns about an organization without the password.
+    """
     now = timezone.now()
-    locked_until = signin_locked_until(username=username, client_address=client_address, now=now)
-    if locked_until is not None:
-        return SignInResult(account=None, error=_throttled_message(locked_until, now))
-    account = authenticate(request, username=username, password=password, organization=organization)
     keys = _keys(username, client_address)
+    reserved = _reserve_attempt(keys, username=username, client_address=client_address, now=now)
+    if reserved is None:
+        locked_until = signin_locked_until(username=username, client_address=client_address, now=now)
+        return SignInResult(error=_throttled_message(locked_until or now, now))
+    matches = tuple(WorkAccountBackend().accounts_matching(username, password, organization=organization))
+    preferred = tuple(
+        account
+        for account in matches
+        if preferred_organization is not None and account.organization_id == preferred_organization.pk
+    )
+    matches = preferred or matches
     with transaction.atomic():
-        if account is None:
-            SignInFailure.objects.bulk_create([SignInFailure(key=key, failed_at=now) for key in keys])
-            # Keep the table small: what left the window no longer counts.
+        if not matches:
+            # The reserved rows stay: they are this failure. What left the window goes.
             SignInFailure.objects.filter(key__in=keys, failed_at__lte=now - _window()).delete()
-            return SignInResult(account=None, error=WRONG_CREDENTIALS)
-        # A success clears the userName's count (not the address's: one right password must
-        # not reset a spray against many userNames).
+            user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)
+            return SignInResult(error=WRONG_CREDENTIALS)
+        # A success is no failure, and clears the userName's count (not the address's: one right
+        # password must not reset a spray against many userNames).
+        SignInFailure.objects.filter(pk__in=reserved).delete()
         SignInFailure.objects.filter(key=_digest("user", username.strip().upper())).delete()
-    return SignInResult(account=account)
+    return SignInResult(accounts=matches)
+
+
+def _reserve_attempt(keys: dict[str, int], *, username: str, client_address: str, now) -> list[int] | None:
+    """
+    Count this attempt as a failure before the password is checked, unless a key is locked
+    already (None). Concurrent attempts are serialised here, per key, so that N parallel guesses
+    lock at exactly the limit: each one takes a slot or is refused, and only slot holders reach
+    the password hasher (which runs outside the lock).
+    """
+    with transaction.atomic():
+        _lock_keys(keys)
+        if signin_locked_until(username=username, client_address=client_address, now=now) is not None:
+            return None
+        rows = SignInFailure.objects.bulk_create([SignInFailure(key=key, failed_at=now) for key in keys])
+    return [row.pk for row in rows]
+
+
+def _lock_keys(keys) -> None:
+    """PostgreSQL: a transaction lock per key, in one order (no deadlock). SQLite's IMMEDIATE
+    transactions are serialised already."""
+    if database.vendor != "postgresql":
+        return
+    with database.cursor() as cursor:
+        for key in sorted(keys):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int(key[:15], 16)])

@@ -25,6 +25,7 @@ from accounts.attributes import (
 )
 from accounts.exceptions import (
     AccountNotFound,
+    DeprovisioningHeld,
     InvalidAttributeValue,
     VersionMismatch,
 )
@@ -39,6 +40,7 @@ from accounts.models import (
 )
 from accounts.selectors import account_attributes, live_accounts
 from accounts.services.common import IntegrityErrorTranslator, PropertyChange, check_length
+from accounts.services.deprovisioning import DELETE, DISABLE, DeprovisioningPolicy
 
 
 USERNAME_TAKEN = "userName '{user_name}' is already taken in this organization."
@@ -48,6 +50,7 @@ MANAGER_SELF = "An account cannot be its own manager."
 TWO_PRIMARIES = "{attribute} has more than one value marked primary; at most one may be."
 DUPLICATE_TYPE = "{attribute} has more than one value of type '{type}'; each type may appear once."
 USERNAME_REQUIRED = "userName is required and cannot be empty."
+PASSWORD_REFUSED = "password does not meet the password policy: {reasons}"
 
 _MULTI_VALUED = {
     "emails": ValueAttribute.EMAILS,
@@ -75,6 +78,8 @@ def account_create(
     """Create a work account; a taken userName (any case) raises UniquenessConflict."""
     with _translated_integrity_errors(attributes), transaction.atomic():
         _validate(organization, attributes, account_id=None)
+        if attributes.password is not None:
+            _check_password(attributes.password, attributes)
         now = timezone.now()
         # RFC 7643 §3.1: lastModified equals created until the first modification.
         account = WorkAccount(organization=organization, role=role, date_joined=now, updated_at=now)
@@ -101,34 +106,34 @@ def account_update(
     account_id: uuid.UUID,
     transform: Callable[[AccountAttributes], AccountAttributes],
     expected_version: int | None = None,
+    deprovisioning_policy: DeprovisioningPolicy | None = None,
 ) -> AccountChange:
     """
     Read an account under a row lock, let `transform` compute its new attributes, and write
     what differs, all in one transaction: `transform` raising leaves the account untouched.
     With `expected_version`, a concurrent change since the client read it raises VersionMismatch.
+    A change that disables the account is first put to `deprovisioning_policy`, which may hold
+    it (DeprovisioningHeld, nothing changed); a no-op or a refused change never reaches it.
     """
-    guard = _translated_integrity_errors()
-    with guard, transaction.atomic():
+    translator = _translated_integrity_errors()
+    held = None
+    with translator, transaction.atomic():
         account = _locked_account(organization, account_id, with_values=True)
         _check_version(account, expected_version)
         current = account_attributes(account)
-        desired = guard.attributes = transform(current)
+        desired = translator.attributes = transform(current)
         changed = current.changed_fields(desired)
         if not changed:
             return AccountChange(account=account, attributes=current, changes=())
         _validate(organization, desired, account_id=account.pk, changed=changed)
-        _assign(account, desired)
-        columns = {_COLUMN_OF.get(name, name) for name in changed if name not in _MULTI_VALUED}
         if "password" in changed and desired.password is not None:
-            account.set_password(desired.password)
-        if "active" in changed and not desired.active:
-            _end_sessions_and_tokens(account)
-            columns.add("security_stamp")
-        account.updated_at = timezone.now()
-        account.version += 1
-        # Only what changed is written: one narrow UPDATE, no rewrite of the password hash.
-        account.save(update_fields=sorted(columns | {"updated_at", "version"}))
-        _write_values(account, desired, fields=[f for f in changed if f in _MULTI_VALUED])
+            _check_password(desired.password, desired)
+        if deprovisioning_policy is not None and current.active and not desired.active:
+            held = deprovisioning_policy.admit(account=account, action=DISABLE)
+        if held is None:
+            _write_update(account, desired, changed)
+    if held is not None:
+        raise DeprovisioningHeld(held, action=DISABLE)
     stored = dataclasses.replace(desired, password=None)
     changes = tuple(
         PropertyChange(name, getattr(current, name), getattr(stored, name))
@@ -140,16 +145,47 @@ def account_update(
     return AccountChange(account=account, attributes=stored, changes=changes)
 
 
-@transaction.atomic
+def _write_update(account: WorkAccount, desired: AccountAttributes, changed: list[str]) -> None:
+    _assign(account, desired)
+    columns = {_COLUMN_OF.get(name, name) for name in changed if name not in _MULTI_VALUED}
+    if "password" in changed and desired.password is not None:
+        account.set_password(desired.password)
+    if "active" in changed and not desired.active:
+        _end_sessions_and_tokens(account)
+        columns.add("security_stamp")
+    account.updated_at = timezone.now()
+    account.version += 1
+    # Only what changed is written: one narrow UPDATE, no rewrite of the password hash.
+    account.save(update_fields=sorted(columns | {"updated_at", "version"}))
+    _write_values(account, desired, fields=[f for f in changed if f in _MULTI_VALUED])
+
+
 def account_delete(
-    *, organization: Organization, account_id: uuid.UUID, expected_version: int | None = None
+    *,
+    organization: Organization,
+    account_id: uuid.UUID,
+    expected_version: int | None = None,
+    deprovisioning_policy: DeprovisioningPolicy | None = None,
 ) -> WorkAccount:
     """
     Delete an account for SCIM: it answers 404 from now on and its userName is free again, while
     the row stays as a tombstone. Its sessions and tokens end, and its reports lose the manager.
+    `deprovisioning_policy` may hold the delete (DeprovisioningHeld, nothing changed).
     """
-    account = _locked_account(organization, account_id, with_values=False)
-    _check_version(account, expected_version)
+    held = None
+    with transaction.atomic():
+        account = _locked_account(organization, account_id, with_values=False)
+        _check_version(account, expected_version)
+        if deprovisioning_policy is not None:
+            held = deprovisioning_policy.admit(account=account, action=DELETE)
+        if held is None:
+            _write_delete(account)
+    if held is not None:
+        raise DeprovisioningHeld(held, action=DELETE)
+    return account
+
+
+def _write_delete(account: WorkAccount) -> None:
     now = timezone.now()
     account.deleted_at = now
     account.is_active = False
@@ -162,14 +198,10 @@ def account_delete(
     # keeps its memberships: Entra removes members explicitly when it unassigns them.)
     WorkGroup.objects.filter(memberships__account=account).update(updated_at=now, version=F("version") + 1)
     GroupMembership.objects.filter(account=account).delete()
-    return account
 
 
 def account_set_password(*, account: WorkAccount, password: str) -> None:
-    try:
-        validate_password(password, user=account)
-    except ValidationError as exc:
-        raise InvalidAttributeValue(" ".join(exc.messages)) from None
+    _check_password(password, account_attributes(account))
     with transaction.atomic():
         account.set_password(password)
         account.security_stamp = uuid.uuid4()
@@ -218,10 +250,6 @@ def admin_create(*, organization: Organization, email: str, password: str) -> Wo
         user_name=email,
         emails=(ContactValue(value=email, type="work", primary=True),),
     )
-    try:
-        validate_password(password, user=WorkAccount(user_name=email))
-    except ValidationError as exc:
-        raise InvalidAttributeValue(" ".join(exc.messages)) from None
     result = account_create(
         organization=organization,
         attributes=dataclasses.replace(attributes, password=password),
@@ -282,6 +310,20 @@ def _validate(
             raise InvalidAttributeValue(MANAGER_SELF)
         if not live_accounts(organization=organization).filter(pk=attributes.manager_id).exists():
             raise InvalidAttributeValue(MANAGER_UNKNOWN.format(manager_id=attributes.manager_id))
+
+
+def _check_password(password: str, attributes: AccountAttributes) -> None:
+    """
+    The one password rule of every path (SCIM, admin, commands): Django's AUTH_PASSWORD_VALIDATORS,
+    judged against the account's new attributes. The message names the rules broken and never
+    the password itself.
+    """
+    candidate = WorkAccount()
+    _assign(candidate, dataclasses.replace(attributes, manager_id=None))
+    try:
+        validate_password(password, user=candidate)
+    except ValidationError as exc:
+        raise InvalidAttributeValue(PASSWORD_REFUSED.format(reasons=" ".join(exc.messages))) from None
 
 
 def _assign(account: WorkAccount, attributes: AccountAttributes) -> None:

@@ -7,6 +7,7 @@ into the work account it names (once: replayed assertions are refused).
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.encryption import UndecryptableSecret
 from accounts.models import OrganizationRole, SamlAssertionSeen, SsoConfiguration, WorkAccount
 from accounts.sso import refusals
 from accounts.sso.certificates import sp_key_pair_generate
@@ -17,13 +18,20 @@ from accounts.sso.saml import ServiceProvider, VerifiedAssertion
 ASSERTION_ID_MAX = SamlAssertionSeen._meta.get_field("assertion_id").max_length
 
 
-def _only_live_account(username: str) -> WorkAccount | None:
-    """The one live account with this userName; None when there is none or it is ambiguous."""
-    matches = list(
-        WorkAccount.objects.filter(
-            user_name__iexact=username, deleted_at__isnull=True, organization__isnull=False
-        ).select_related("organization")[:2]
-    )
+def _only_live_account(username: str, organization=None) -> WorkAccount | None:
+    """
+    The live account with this userName in `organization` (the sign-in page's hint) when it has
+    one, else the only one; None when there is none or it is ambiguous (the same userName in
+    several organizations).
+    """
+    live = WorkAccount.objects.filter(
+        user_name__iexact=username, deleted_at__isnull=True, organization__isnull=False
+    ).select_related("organization")
+    if organization is not None:
+        hinted = live.filter(organization=organization).first()
+        if hinted is not None:
+            return hinted
+    matches = list(live[:2])
     return matches[0] if len(matches) == 1 else None
 
 
@@ -31,13 +39,14 @@ def sso_configuration_get(*, slug: str) -> SsoConfiguration | None:
     return SsoConfiguration.objects.select_related("organization").filter(organization__slug=slug).first()
 
 
-def sso_configuration_for_username(username: str) -> SsoConfiguration | None:
+def sso_configuration_for_username(username: str, *, organization=None) -> SsoConfiguration | None:
     """
     The enabled configuration the sign-in page should send this username to. Only an active
     account decides: unknown, disabled and ambiguous usernames go on to the password step as
-    before, so that step 1 tells nothing new about them.
+    before, so that step 1 tells nothing new about them. `organization`: the sign-in page's
+    organization hint (?org=), which picks that organization's account of an ambiguous userName.
     """
-    account = _only_live_account(username)
+    account = _only_live_account(username, organization)
     if account is None or account.is_active is not True:
         return None
     return (
@@ -52,10 +61,15 @@ def is_sso_admin(account: WorkAccount) -> bool:
     return account.is_superuser or account.role == OrganizationRole.ADMIN
 
 
-def sso_password_refused(username: str) -> SsoConfiguration | None:
+def sso_password_refused(username: str, *, organization=None) -> SsoConfiguration | None:
     """The configuration that forbids this username a password sign-in, or None."""
-    account = _only_live_account(username)
-    if account is None or account.is_active is not True or is_sso_admin(account):
+    account = _only_live_account(username, organization)
+    return sso_password_refused_for(account) if account is not None else None
+
+
+def sso_password_refused_for(account: WorkAccount) -> SsoConfiguration | None:
+    """The configuration that forbids this account a password sign-in, or None."""
+    if account.is_active is not True or is_sso_admin(account):
         return None
     return (
         SsoConfiguration.objects.select_related("organization")
@@ -74,6 +88,25 @@ def sso_configuration_save(*, configuration: SsoConfiguration) -> SsoConfigurati
     with transaction.atomic():
         configuration.save()
     return configuration
+
+
+def sso_keys_reencrypt() -> tuple[int, list[str]]:
+    """
+    Re-encrypt every service-provider private key under the current (first) encryption key, so
+    the old key can be dropped. Returns how many were re-encrypted and the organizations whose key
+    no configured key opens (left as they are).
+    """
+    done, undecryptable = 0, []
+    for pk, slug in SsoConfiguration.objects.values_list("pk", "organization__slug"):
+        with transaction.atomic():
+            try:
+                configuration = SsoConfiguration.objects.select_for_update().get(pk=pk)
+            except UndecryptableSecret:
+                undecryptable.append(slug)
+                continue
+            configuration.save(update_fields=["sp_private_key"])  # encrypted anew on the way in
+        done += 1
+    return done, undecryptable
 
 
 def _identifier(configuration: SsoConfiguration, assertion: VerifiedAssertion) -> str:

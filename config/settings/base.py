@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "oauth2_provider",
     "django_scim",
+    "csp",
     "accounts",
     "scim",
     "provisioning_logs",
@@ -56,6 +57,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Portal security headers (see BROWSER SECURITY HEADERS below).
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -116,8 +120,21 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
+# Every password (SCIM POST/PUT/PATCH, admin, commands) passes these, in accounts' services.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "accounts.password_validation.UserAttributeSimilarityValidator",
+        # WorkAccount's names for Django's default username/first_name/last_name/email.
+        "OPTIONS": {
+            "user_attributes": (
+                "user_name",
+                "display_name",
+                "nick_name",
+                "name_given_name",
+                "name_family_name",
+            )
+        },
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -166,6 +183,49 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
+
+# BROWSER SECURITY HEADERS (portal pages)
+# ------------------------------------------------------------------------------
+# A strict Content-Security-Policy (django-csp): our own scripts and styles only, no inline code
+# (templates/ and static/portal/ keep to that), no framing, forms post back to us. The OAuth
+# consent page alone may lead on to a client's https redirect URI (scim.authorize).
+CONTENT_SECURITY_POLICY = {
+    # SCIM answers are JSON for machines, not pages.
+    "EXCLUDE_URL_PREFIXES": ["/scim/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+# Powerful browser features the portal never uses are off for it and anything it embeds.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "serial",
+        "usb",
+    )
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
 
 # STATIC
 # ------------------------------------------------------------------------------
@@ -264,6 +324,13 @@ SPECTACULAR_SETTINGS = {
 # SINGLE SIGN-ON (SAML 2.0)
 # ------------------------------------------------------------------------------
 SSO_CLOCK_SKEW_SECONDS = env_int("SSO_CLOCK_SKEW_SECONDS", 120)
+
+# SECRETS AT REST (accounts.encryption: the SAML service-provider private key)
+# ------------------------------------------------------------------------------
+# Comma-separated; the first encrypts, every one decrypts. Empty: keys derived from SECRET_KEY and
+# SECRET_KEY_FALLBACKS. Rotate: put the new key first, `manage.py rotate_encryption_key`, drop the old.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
 
 # PROVISIONING LOGS
 # ------------------------------------------------------------------------------

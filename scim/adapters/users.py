@@ -12,14 +12,24 @@ from django_scim.adapters import SCIMUser
 
 from accounts import services
 from accounts.attributes import AccountAttributes
-from accounts.exceptions import AccountNotFound, InvalidAttributeValue, UniquenessConflict, VersionMismatch
+from accounts.exceptions import (
+    AccountNotFound,
+    DeprovisioningHeld,
+    InvalidAttributeValue,
+    UniquenessConflict,
+    VersionMismatch,
+)
 from accounts.selectors import account_attributes, account_groups
+from provisioning_logs.guard import deprovisioning_guard
 from scim import constants
 from scim.errors import ScimError, bad_request
 from scim.locations import resource_location
 from scim.patch import apply_patch
 from scim.schema import USER_RESOURCE
 from scim.users.document import ENTERPRISE, canonicalise, creation_document, from_document, to_document
+
+
+HELD_RETRY_AFTER = "3600"
 
 
 def format_timestamp(moment) -> str:
@@ -148,20 +158,29 @@ class WorkAccountSCIMUser(SCIMUser):
         self._update(transform, expected_version)
 
     def delete(self, expected_version: int | None = None) -> None:
-        with _domain_errors():
+        with _domain_errors(self.request):
             self.obj = services.account_delete(
-                organization=self.organization, account_id=self.account_id, expected_version=expected_version
+                organization=self.organization,
+                account_id=self.account_id,
+                expected_version=expected_version,
+                deprovisioning_policy=self._guard,
             )
 
     def _update(self, transform, expected_version: int | None) -> None:
-        with _domain_errors():
+        with _domain_errors(self.request):
             result = services.account_update(
                 organization=self.organization,
                 account_id=self.account_id,
                 transform=transform,
                 expected_version=expected_version,
+                deprovisioning_policy=self._guard,
             )
         self._take(result)
+
+    @property
+    def _guard(self):
+        """The connection's mass-deprovisioning guard, asked by the service on the actual change."""
+        return deprovisioning_guard(self.request.scim.connection)
 
     def _take(self, result) -> None:
         self.obj = result.account
@@ -171,6 +190,9 @@ class WorkAccountSCIMUser(SCIMUser):
 
 class _domain_errors:
     """accounts errors → RFC 7644 §3.12 errors with the right scimType."""
+
+    def __init__(self, request=None):
+        self.request = request
 
     def __enter__(self):
         return self
@@ -186,4 +208,11 @@ class _domain_errors:
             raise ScimError(404, exc.message) from None
         if issubclass(exc_type, VersionMismatch):
             raise ScimError(412, exc.message) from None
+        if issubclass(exc_type, DeprovisioningHeld):
+            note = getattr(self.request, "scim_note", None)
+            if note is not None:
+                note.action = exc.action  # the log shows the held Disable or Delete
+            # 503 + Retry-After: Entra keeps the operation and retries it later; by then an admin
+            # has approved it (the retry is a no-op) or discarded it.
+            raise ScimError(503, exc.message, headers={"Retry-After": HELD_RETRY_AFTER}) from None
         return False

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -9,7 +11,9 @@ from accounts.services import (
     USERNAME_TAKEN,
     account_create,
     account_delete,
+    account_set_password,
     account_update,
+    admin_create,
     organization_create,
 )
 
@@ -101,3 +105,26 @@ def test_duplicate_organization_slug_is_refused(organization):
 def test_invalid_organization_slug_is_refused(db):
     with pytest.raises(InvalidAttributeValue):
         organization_create(slug="not a slug!", name="Bad")
+
+
+def test_update_refuses_a_weak_password_and_writes_nothing(organization):
+    account = _create(organization).account
+    with pytest.raises(InvalidAttributeValue) as raised:
+        account_update(
+            organization=organization,
+            account_id=account.pk,
+            transform=lambda attributes: dataclasses.replace(attributes, password="1", title="New"),
+        )
+    assert raised.value.message == (
+        "password does not meet the password policy: This password is too short. It must contain at "
+        "least 8 characters. This password is too common. This password is entirely numeric."
+    )
+    assert WorkAccount.objects.get(pk=account.pk).title is None
+
+
+def test_set_password_and_admin_create_apply_the_same_rule(organization):
+    account = _create(organization).account
+    with pytest.raises(InvalidAttributeValue, match="^password does not meet the password policy: "):
+        account_set_password(account=account, password="alice@contoso.com")
+    with pytest.raises(InvalidAttributeValue, match="^password does not meet the password policy: "):
+        admin_create(organization=organization, email="it@contoso.com", password="12345678")

@@ -173,3 +173,10 @@ def test_sign_out_ends_the_session(admin):
 def test_sign_in_pages_require_csrf(admin):
     client = Client(enforce_csrf_checks=True)
     assert client.post("/signin/", {"username": "admin@contoso.com"}).status_code == 403
+
+
+@override_settings(SIGNIN_MAX_FAILURES_PER_ADDRESS=3)
+def test_successful_sign_ins_are_not_counted_against_the_address(admin):
+    for _ in range(4):
+        assert _sign_in(Client(), "admin@contoso.com", PORTAL_PASSWORD).status_code == 302
+    assert not SignInFailure.objects.exists()

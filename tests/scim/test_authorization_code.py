@@ -114,6 +114,13 @@ def test_signed_out_admin_is_sent_to_the_sign_in_page_with_the_request_kept(entr
     response = Client().get(url)
     assert response.status_code == 302
     location = urlsplit(response["Location"])
+    assert (location.path, parse_qs(location.query)) == ("/signin/", {"org": ["contoso"], "next": [url]})
+
+
+def test_an_invalid_authorization_request_names_no_organization_on_the_way_to_sign_in(entra):
+    url = _authorize_url(entra.client_id).replace("portal.azure.com", "evil.example")
+    response = Client().get(url)
+    location = urlsplit(response["Location"])
     assert (location.path, parse_qs(location.query)) == ("/signin/", {"next": [url]})
 
 

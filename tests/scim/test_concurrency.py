@@ -9,7 +9,7 @@ import pytest
 from tests.live_server import live_server
 
 
-pytestmark = pytest.mark.live_server_process  # starts gunicorn with two workers
+pytestmark = pytest.mark.live_server_process  # starts gunicorn with several workers
 
 
 def _send(base_url, token, method, path, body=None):
