@@ -27,7 +27,8 @@ def server(tmp_path_factory):
 
 def test_scim2_tester_passes_every_users_groups_and_discovery_check(server):
     scim_url, token = server
-    with Client(base_url=scim_url, headers={"Authorization": f"Bearer {token}"}) as http:
+    # httpx waits 5 s by default; a loaded CI machine can take longer for one request.
+    with Client(base_url=scim_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
         results = check_server(SyncSCIMClient(http), resource_types=["User", "Group"])
 
     assert len(results) > 110
