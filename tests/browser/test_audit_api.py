@@ -49,7 +49,10 @@ def test_the_documentation_page_renders_from_local_files_under_a_strict_csp(
 
     page.locator("#audit-api-link").click()
 
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Work Accounts provisioning audit API")
+    # Swagger UI renders once the schema is generated, which takes seconds on a loaded machine.
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text(
+        "Work Accounts provisioning audit API", timeout=30_000
+    )
     expect(
         page.locator(".opblock-summary-path").filter(has_text=re.compile(r"^/api/v1/events/$"))
     ).to_be_visible()
