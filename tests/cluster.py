@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,37 @@ def wait_for(condition, what: str, timeout: float = WAIT, interval: float = 0.1)
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
+
+
+# The database --------------------------------------------------------------------------------
+
+
+@contextmanager
+def throwaway_database(url: str):
+    """A new database beside the one `url` names (<its name>_cluster_<random>), dropped after."""
+    import dj_database_url
+    import psycopg
+    from psycopg import sql
+
+    config = dj_database_url.parse(url)
+    name = f"{config['NAME'] or 'work_accounts'}_cluster_{uuid.uuid4().hex[:8]}"
+    admin = {
+        "host": config["HOST"] or HOST,
+        "port": config["PORT"] or 5432,
+        "user": config["USER"] or "postgres",
+        "password": config["PASSWORD"] or None,
+        "dbname": "postgres",
+        "autocommit": True,
+    }
+    with psycopg.connect(**admin) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(**admin) as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 # Ports ---------------------------------------------------------------------------------------
@@ -395,29 +427,32 @@ class Cluster:
         wait_for(lambda: self.redis.check_alive() or _answers_ping(self.redis_port), "redis-server")
         for argv in release_commands(env):
             self.run(argv, timeout=600)
+        # Everything starts at once (Django's start-up is most of the wait on a busy machine).
         for index in range(self.nodes):
             self.web.append(Node(f"node{index}", Ports.take(), None))
-            self.start_node(index, wait_balanced=False)
-        self.health_path = self._health_path()
-        self._start_haproxy()
-        wait_for(lambda: self.up_nodes() == {node.name for node in self.web}, "HAProxy to see every node UP")
+            self._spawn_node(index)
         if self.with_worker:
             self.worker = self._spawn(
                 "worker",
                 [*command_argv(procfile_command("worker"), env), "-n", f"cluster-{uuid.uuid4().hex[:8]}@%h"],
                 env,
             )
+        if self.with_beat:
+            schedule = self.workdir / "celerybeat-schedule"
+            self.beat = self._spawn(
+                "beat", [*command_argv(procfile_command("beat"), env), "--schedule", str(schedule)], env
+            )
+        for node in self.web:
+            self._wait_answering(node)
+        self.health_path = self._health_path()
+        self._start_haproxy()
+        wait_for(lambda: self.up_nodes() == {node.name for node in self.web}, "HAProxy to see every node UP")
+        if self.worker is not None:
             wait_for(
                 lambda: self.worker.check_alive() or b" ready." in self.worker.log.read_bytes(),
                 "the Celery worker to be ready",
             )
-        if self.with_beat:
-            schedule = self.workdir / "celerybeat-schedule"
-            self.beat = self._spawn(
-                "beat",
-                [*command_argv(procfile_command("beat"), env), "--schedule", str(schedule)],
-                env,
-            )
+        if self.beat is not None:
             wait_for(
                 lambda: self.beat.check_alive() or b"beat: Starting" in self.beat.log.read_bytes(),
                 "Celery beat to start",
@@ -460,19 +495,26 @@ class Cluster:
 
     # Web nodes -----------------------------------------------------------------------------
 
-    def start_node(self, index: int, *, wait_balanced: bool = True) -> None:
+    def _spawn_node(self, index: int) -> Node:
         node = self.web[index]
         # PORT and GUNICORN_BIND for config/gunicorn.py; the --bind web_argv adds wins anyway.
         env = {**self.process_env(), "PORT": str(node.port), "GUNICORN_BIND": f"{HOST}:{node.port}"}
         if node.process is not None and node.process in self.processes:
             self.processes.remove(node.process)
         node.process = self._spawn(node.name, web_argv(env, node.port), env)
+        return node
+
+    def _wait_answering(self, node: Node) -> None:
         wait_for(
             lambda: node.process.check_alive() or http_status(node.port, self.health_path or "/healthz") > 0,
             f"{node.name} to answer on port {node.port}",
         )
-        if wait_balanced:
-            wait_for(lambda: node.name in self.up_nodes(), f"HAProxy to see {node.name} UP")
+
+    def start_node(self, index: int) -> None:
+        """(Re)start a web node and wait until HAProxy balances to it again."""
+        node = self._spawn_node(index)
+        self._wait_answering(node)
+        wait_for(lambda: node.name in self.up_nodes(), f"HAProxy to see {node.name} UP")
 
     def kill_node(self, index: int) -> None:
         """SIGKILL the node's gunicorn master and workers at once."""
