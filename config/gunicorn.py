@@ -62,11 +62,13 @@ forwarded_allow_ips = ""
 # request id (config.middleware echoes it in `client-request-id`), and the time taken in ms.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 access_log_format = (
-    '%({portal.client_address}e)s "%(r)s" %(s)s %(B)s %(M)sms '
-    'request_id=%({client-request-id}o)s "%(a)s"'
+    '%({portal.client_address}e)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({client-request-id}o)s "%(a)s"'
 )
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Django is imported once in the arbiter and forked, so a broken configuration fails at start-up
 # (fail closed) instead of in every worker.
 preload_app = True
+# No gunicornc control socket: one path per user ($HOME/.gunicorn/gunicorn.ctl) would be shared by
+# every gunicorn on the host (two web processes on one machine, the test suite), and nothing uses it.
+control_socket_disable = True
