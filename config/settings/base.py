@@ -1,8 +1,10 @@
 """
 Settings for every environment, driven by environment variables only.
 
-The defaults are the embedded development set-up that `make run` uses: SQLite, Celery tasks run
-eagerly in-process, mail printed to the console. `config.settings.production` tightens them.
+The defaults are the embedded set-up: SQLite, Celery tasks run eagerly in-process, mail printed to
+the console. Run with one of the modules beside this one: `production` (the entry points' default;
+refuses to start without its variables), `embedded` (`make run`: the production server path on the
+embedded defaults), `development` (`make dev`: runserver, DEBUG) or `test` (pytest).
 """
 
 from pathlib import Path
@@ -12,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 from config.oauth import pkce_required
+from config.proxies import parse_trusted_proxies
 
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -55,8 +58,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: drop X-Forwarded-* unless a trusted proxy sent them (TRUSTED_PROXIES below).
+    "config.proxies.TrustedProxyMiddleware",
+    # /healthz and /readyz, before host validation, the HTTPS redirect and sessions.
+    "config.health.HealthCheckMiddleware",
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from STATIC_ROOT (compressed, hashed names cached for a year where STORAGES
+    # says so: production and embedded).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # Portal security headers (see BROWSER SECURITY HEADERS below).
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -95,7 +105,7 @@ TEMPLATES = [
 # exceptions into responses, which would commit half-done work inside a request-wide atomic.
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        env_str("DATABASE_URL", "") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
@@ -227,11 +237,25 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# BEHIND A PROXY
+# ------------------------------------------------------------------------------
+# Empty: no proxy; X-Forwarded-For/-Proto are ignored from everyone. A number: that many proxies
+# (load balancers) in front of every node. Or their addresses/CIDR networks, comma-separated.
+TRUSTED_PROXIES = parse_trusted_proxies(env_str("TRUSTED_PROXIES", ""))
+# Believed only when a trusted proxy sent it: config.proxies drops it from anyone else.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 # STATIC
 # ------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Served by WhiteNoise (hashed names: a year, immutable; others: this many seconds).
+WHITENOISE_MAX_AGE = env_int("WHITENOISE_MAX_AGE", 3600)
 
 # CELERY
 # ------------------------------------------------------------------------------
