@@ -58,7 +58,10 @@ class RequestContextFilter:
     """Adds request_id, organization_id and organization to every record (never drops one)."""
 
     def filter(self, record) -> bool:
-        request = _current_request.get()
+        # django.request logs a 4xx/5xx once the middleware has returned, naming the request.
+        request = getattr(record, "request", None) or _current_request.get()
+        if not hasattr(request, "META"):
+            request = None
         record.request_id = getattr(request, "request_id", "") if request is not None else ""
         organization = _organization_of(request) if request is not None else None
         record.organization_id = getattr(organization, "pk", None)

@@ -160,15 +160,20 @@ class CeleryQueueCollector:
         yield depth
 
 
-def scrape_registry() -> CollectorRegistry:
-    """A registry for one scrape: every process's values (multiprocess) or this one's, and the collectors."""
+def process_registry() -> CollectorRegistry:
+    """The request metrics: every process's, added up (multiprocess mode), or this process's."""
+    registry = CollectorRegistry()
     if os.environ.get(MULTIPROC_ENV):
-        registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
-        registry = CollectorRegistry()
         for metric in (SCIM_REQUESTS, SCIM_LATENCY, SCIM_RATE_LIMITED, SCIM_RATE_LIMIT_ERRORS):
             registry.register(metric)
+    return registry
+
+
+def scrape_registry() -> CollectorRegistry:
+    """A registry for one scrape: the request metrics and the scrape-time collectors."""
+    registry = process_registry()
     registry.register(DatabaseCollector())
     registry.register(CeleryQueueCollector())
     return registry
