@@ -77,6 +77,11 @@ class EventRecord:
         return self.resource_type == "" and self.http_status in (404, 405, 501)
 
     @property
+    def throttled(self) -> bool:
+        """Refused by our own rate limit (429): Entra slows down and retries; not the connection's fault."""
+        return self.http_status == 429
+
+    @property
     def status(self) -> str:
         if self.http_status >= 400:
             return Status.FAILURE
@@ -136,13 +141,14 @@ def event_record(record: EventRecord, *, now: datetime | None = None) -> Provisi
                 reference_failure=record.reference_failure and record.http_status >= 400,
             )
             _count(cycle, record, now)
-            health_observe(
-                connection=record.connection,
-                event=event,
-                credential_failure=record.credential_failure,
-                compliance_failure=record.compliance_failure,
-                now=now,
-            )
+            if not record.throttled:  # a 429 we answered never counts toward quarantine
+                health_observe(
+                    connection=record.connection,
+                    event=event,
+                    credential_failure=record.credential_failure,
+                    compliance_failure=record.compliance_failure,
+                    now=now,
+                )
         _running_cycles[record.connection.pk] = (cycle, now)
     except Exception:
         forget_running_cycles()  # a cached row may be what failed (e.g. rolled back, deleted)

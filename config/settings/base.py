@@ -437,3 +437,47 @@ LOGGING = {
         "xmlschema": {"level": "WARNING"},
     },
 }
+
+# OBSERVABILITY, RATE LIMITS, SINGLE BEAT (issue 11; README "Operations: metrics, logs, rate limits")
+# ------------------------------------------------------------------------------
+# SCIM requests per second and burst per provisioning connection, one token bucket for every web
+# node (Redis when REDIS_URL is set, else per process). 0 turns the limit off. Entra needs 25/s.
+SCIM_RATE_LIMIT = env_int("SCIM_RATE_LIMIT", 100)
+SCIM_RATE_BURST = env_int("SCIM_RATE_BURST", 200)
+
+# /metrics (config.metrics, Prometheus): a bearer token, or client addresses/networks allowed
+# without one. With neither set, /metrics answers 404. Under gunicorn set PROMETHEUS_MULTIPROC_DIR.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+CELERY_TASK_DEFAULT_QUEUE = "celery"  # Celery's default, named for the queue-length metric
+
+# Every log record emitted while serving a request carries its request id and organization.
+# SCIM requests are counted and timed in the metrics.
+_after_request_id = MIDDLEWARE.index("config.middleware.RequestIdMiddleware") + 1
+MIDDLEWARE[_after_request_id:_after_request_id] = [
+    "config.logs.LogContextMiddleware",
+    "config.metrics.ScimMetricsMiddleware",
+]
+
+# DJANGO_LOG_FORMAT: "text" (default, one readable line) or "json" (one JSON object per line,
+# config.logs.JsonFormatter). Either way every record carries request_id and organization.
+DJANGO_LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", "text").strip().lower()
+if DJANGO_LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be text or json, not {DJANGO_LOG_FORMAT!r}.")
+LOGGING["filters"] = {"request_context": {"()": "config.logs.RequestContextFilter"}}
+LOGGING["formatters"]["json"] = {"()": "config.logs.JsonFormatter"}
+LOGGING["formatters"]["plain"]["format"] = (
+    "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(organization)s] %(message)s"
+)
+LOGGING["handlers"]["console"].update(
+    formatter="json" if DJANGO_LOG_FORMAT == "json" else "plain", filters=["request_context"]
+)
+
+# Error reporting (config.sentry): off unless SENTRY_DSN is set; never sends bodies or tokens.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from config.sentry import sentry_init
+
+    sentry_init(
+        SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", ""), release=env_str("SENTRY_RELEASE", "")
+    )
