@@ -499,6 +499,11 @@ class Cluster:
         node = self.web[index]
         # PORT and GUNICORN_BIND for config/gunicorn.py; the --bind web_argv adds wins anyway.
         env = {**self.process_env(), "PORT": str(node.port), "GUNICORN_BIND": f"{HOST}:{node.port}"}
+        # prometheus-client's multiprocess mode: a directory per node, empty when it starts.
+        metrics = self.workdir / f"metrics-{node.name}"
+        shutil.rmtree(metrics, ignore_errors=True)
+        metrics.mkdir()
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
         if node.process is not None and node.process in self.processes:
             self.processes.remove(node.process)
         node.process = self._spawn(node.name, web_argv(env, node.port), env)
@@ -521,11 +526,15 @@ class Cluster:
         self.web[index].process.kill()
 
     def restart_web(self, **env) -> None:
-        """Every web node again with more environment (e.g. SCIM_RATE_LIMIT), one after the other."""
+        """Every web node again with more environment (e.g. SCIM_RATE_LIMIT); back when all are UP."""
         self.env.update(env)
-        for index, node in enumerate(self.web):
+        for node in self.web:
             node.process.stop()
-            self.start_node(index)
+        for index in range(len(self.web)):
+            self._spawn_node(index)
+        for node in self.web:
+            self._wait_answering(node)
+        wait_for(lambda: self.up_nodes() == {node.name for node in self.web}, "HAProxy to see every node UP")
 
     def _health_path(self) -> str:
         port = self.web[0].port

@@ -33,6 +33,7 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 GIVEN = ["Adele", "Alex", "Diego", "Grady", "Henrietta", "Isaiah", "Johanna", "Lee", "Megan", "Nestor"]
 FAMILY = ["Vance", "Wilber", "Siciliani", "Archie", "Mueller", "Langer", "Lidic", "Gu", "Bowen", "Wilke"]
+HELD_PREFIX = "Held for admin approval"
 MAX_ATTEMPTS = 30
 MAX_BACKOFF_S = 2.0
 
@@ -83,15 +84,22 @@ def entra_users(prefix: str, count: int) -> list[EntraUser]:
     ]
 
 
+def held(answer: Answer) -> bool:
+    """The mass-deprovisioning guard's 503 (provisioning_logs.guard.HELD): waits for an admin."""
+    return (
+        answer.status == 503
+        and isinstance(answer.body, dict)
+        and ERROR in answer.body.get("schemas", [])
+        and answer.body.get("detail", "").startswith(HELD_PREFIX)
+    )
+
+
 def retryable(answer: Answer) -> bool:
-    """Not an answer from the portal about this request: Entra tries it again."""
-    if answer.status in (0, 429, 502, 504):
-        return True
-    if answer.status == 503:
-        # A SCIM 503 is the portal's own decision (the mass-deprovisioning guard holds the
-        # request for an admin): final for this cycle. A balancer's or server's 503 is not.
-        return not (isinstance(answer.body, dict) and ERROR in answer.body.get("schemas", []))
-    return False
+    """
+    Not the portal's answer about this request: tried again now, as Entra would. A request the
+    guard held is final for this cycle (Entra retries it much later, after an admin decided).
+    """
+    return answer.status in (0, 429, 502, 504) or (answer.status == 503 and not held(answer))
 
 
 def _backoff(answer: Answer, attempt: int) -> None:

@@ -10,9 +10,12 @@ PostgreSQL pass runs it (CI requires that pass). There, a missing service fails 
 (CI=true) and skips it, with the reason, elsewhere.
 """
 
+import math
 import os
 import shutil
 import threading
+import time
+import uuid
 from collections import Counter
 
 import pytest
@@ -23,6 +26,7 @@ from tests.entra_load import (
     ERROR,
     disable_user,
     entra_users,
+    filter_eq,
     in_parallel,
     probe,
     provision_group,
@@ -39,6 +43,8 @@ NODES = {"node0", "node1"}
 CONCURRENCY = 8
 # Quarantine evaluation starts at this many failures here (Entra's 5,000 is for big tenants).
 MIN_FAILURES = 20
+# The rate limit test's: requests per second and burst of each connection's bucket.
+RATE, BURST = 2, 20
 
 
 def _unavailable(reason: str):
@@ -70,7 +76,9 @@ def cluster(tmp_path_factory):
             database_url=database_url,
             workdir=workdir,
             nodes=2,
-            env={"QUARANTINE_MIN_FAILURES": MIN_FAILURES},
+            # The rate limit is off but in its own test, which turns it on: the other tests count
+            # every request exactly.
+            env={"QUARANTINE_MIN_FAILURES": MIN_FAILURES, "SCIM_RATE_LIMIT": 0},
         )
         with cluster:
             yield cluster
@@ -237,6 +245,32 @@ def test_mass_deprovisioning_guard_holds_at_exactly_its_limit_across_nodes(clust
         tenant.connection_id,
     )
     assert (inactive, staged) == (10, 30)
+
+
+def test_rate_limit_is_one_bucket_shared_by_both_nodes(cluster):
+    cluster.restart_web(SCIM_RATE_LIMIT=RATE, SCIM_RATE_BURST=BURST)
+    try:
+        tenant = cluster.organization("ratelimit")
+        client = tenant.client()
+        started = time.monotonic()
+        answers = in_parallel(
+            range(3 * BURST), lambda _: client.get(f"/Users?filter={filter_eq('userName', uuid.uuid4())}"), 12
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        cluster.restart_web(SCIM_RATE_LIMIT=0)
+
+    accepted = [answer for answer in answers if answer.status == 200]
+    refused = [answer for answer in answers if answer.status == 429]
+    assert len(accepted) + len(refused) == 3 * BURST
+    assert served_by(accepted) == served_by(refused) == NODES
+    # One bucket: the burst plus what refilled while the requests ran. A bucket per node would
+    # have let through twice the burst.
+    assert BURST <= len(accepted) <= BURST + math.ceil(RATE * elapsed)
+    assert {answer.headers.get("retry-after") for answer in refused} == {"1"}
+    assert {(tuple(answer.body["schemas"]), answer.body["status"]) for answer in refused} == {
+        ((ERROR,), "429")
+    }
 
 
 def test_killing_a_node_mid_cycle_loses_no_write_and_the_balancer_takes_it_out(cluster):
