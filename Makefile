@@ -7,6 +7,7 @@ PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 XMLSEC1 := /usr/bin/xmlsec1
 REDIS_SERVER := /usr/bin/redis-server
+HAPROXY := /usr/sbin/haproxy
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # `make run` is the production server path (gunicorn + WhiteNoise, DEBUG off) on the embedded
 # defaults (SQLite, eager Celery, console mail): config/settings/embedded.py.
@@ -23,7 +24,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python $(XMLSEC1)
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python $(CHROMIUM) $(XMLSEC1) $(REDIS_SERVER)
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python $(CHROMIUM) $(XMLSEC1) $(REDIS_SERVER) $(HAPROXY)
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(VENV)/.installed $@
 
@@ -36,6 +37,11 @@ $(CHROMIUM):
 $(REDIS_SERVER):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server
+
+# The scale-out test and benchmark (tests/cluster.py) put HAProxy in front of the web nodes.
+$(HAPROXY):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq haproxy
 
 # Single sign-on (pysaml2) signs and verifies XML with Debian's xmlsec1; install it when missing.
 $(XMLSEC1):
@@ -99,3 +105,8 @@ bench-logs: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .embedded-secret-key
+
+## bench-cluster: an Entra initial cycle of 2,000 users through HAProxy, with 1 and then 2 web nodes
+.PHONY: bench-cluster
+bench-cluster: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/cluster.py
