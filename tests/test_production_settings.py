@@ -76,7 +76,9 @@ def test_manage_py_defaults_to_production_settings_and_so_refuses_to_start_witho
 @pytest.mark.parametrize("module", ["config.wsgi", "config.asgi", "config.celery"])
 def test_every_entry_point_defaults_to_production_settings(module):
     # Without DJANGO_SECRET_KEY the production module refuses: the import fails, naming it.
-    env = {k: v for k, v in PRODUCTION_ENV.items() if k not in ("DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY")}
+    env = {
+        k: v for k, v in PRODUCTION_ENV.items() if k not in ("DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY")
+    }
     code = f"import {module}; from django.conf import settings; settings.DEBUG"
     result = subprocess.run(
         [sys.executable, "-c", code],
