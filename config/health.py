@@ -56,15 +56,15 @@ def database_check() -> str:
 
 
 @cache
-def _redis():
+def _redis(url: str):
     import redis
 
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
 
 
 def redis_check() -> str:
     try:
-        _redis().ping()
+        _redis(settings.REDIS_URL).ping()
     except Exception as exc:  # any failure to answer PING means not ready
         return f"failed: {type(exc).__name__}"
     return "ok"

@@ -54,6 +54,7 @@ class EventRecord:
     http_status: int
     duration_ms: int = 0
     request_id: str = ""
+    client_address: str = ""
     credential: str = ""
     resource_type: str = ""
     action: str = Action.OTHER
@@ -122,6 +123,7 @@ def event_record(record: EventRecord, *, now: datetime | None = None) -> Provisi
                 created_at=now,
                 duration_ms=max(0, int(record.duration_ms)),
                 request_id=record.request_id[:128],
+                client_address=record.client_address[:64],
                 credential=record.credential[:200],
                 method=record.method[:8],
                 path=record.path[:1024],

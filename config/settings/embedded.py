@@ -1,10 +1,12 @@
 """
 `make run`: the production server path (gunicorn with config/gunicorn.py, WhiteNoise, DEBUG off)
 on the embedded defaults of base: SQLite, Celery tasks run eagerly, mail printed to the console.
-It needs no variable: the secret key is generated once and kept in .embedded-secret-key (git-ignored).
+It needs no variable: the secret key is generated once and kept in .embedded-secret-key (git-ignored;
+EMBEDDED_SECRET_KEY_FILE names another file).
 """
 
 import os
+from pathlib import Path
 
 from django.core.management.utils import get_random_secret_key
 
@@ -18,7 +20,7 @@ DEBUG = False
 
 
 def _embedded_secret_key() -> str:
-    path = BASE_DIR / ".embedded-secret-key"
+    path = Path(env_str("EMBEDDED_SECRET_KEY_FILE", "") or BASE_DIR / ".embedded-secret-key")
     try:
         return path.read_text().strip()
     except FileNotFoundError:
