@@ -19,6 +19,7 @@ loggers (`gunicorn.error`, `gunicorn.access`) through its logconfig_dict, e.g.
 """
 
 import contextvars
+from datetime import UTC, datetime
 
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
@@ -74,17 +75,18 @@ class JsonFormatter(_JsonFormatter):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("rename_fields", {"asctime": "timestamp", "levelname": "level", "name": "logger"})
-        kwargs.setdefault("timestamp", False)
-        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", *args, **kwargs)
+        fmt = " ".join(f"%({name})s" for name in ("asctime", "levelname", "name", *JSON_FIELDS[3:]))
+        super().__init__(fmt, *args, **kwargs)
 
     def formatTime(self, record, datefmt=None):  # noqa: N802 (logging's name)
-        from datetime import UTC, datetime
-
         return datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
 
     def add_fields(self, log_record, record, message_dict) -> None:
         super().add_fields(log_record, record, message_dict)
+        # django.request passes the request object itself: its text repeats the path and query.
+        log_record.pop("request", None)
         # Records that did not pass RequestContextFilter (e.g. gunicorn's) still have every key.
-        log_record.setdefault("request_id", getattr(record, "request_id", ""))
-        log_record.setdefault("organization_id", getattr(record, "organization_id", None))
-        log_record.setdefault("organization", getattr(record, "organization", ""))
+        if log_record.get("request_id") is None:
+            log_record["request_id"] = ""
+        if log_record.get("organization") is None:
+            log_record["organization"] = ""

@@ -217,8 +217,9 @@ def _authorized(request, token: str, allowed: list[str]) -> bool:
 
 
 def client_address(request) -> str:
-    """
-    The client's address. REMOTE_ADDR until the trusted-proxy setting (TRUSTED_PROXIES, issue 11)
-    provides the real one: swap this function for it.
-    """
-    return request.META.get("REMOTE_ADDR", "")
+    """The client's address: the real one behind trusted proxies (config.proxies), else the peer's."""
+    try:
+        from config.proxies import client_address as real_client_address
+    except ImportError:  # before the trusted-proxy middleware is merged
+        return request.META.get("REMOTE_ADDR", "")
+    return real_client_address(request)

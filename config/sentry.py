@@ -2,10 +2,11 @@
 Optional error reporting with sentry-sdk (Django and Celery integrations) when SENTRY_DSN is set.
 
 What is never sent: request bodies (SCIM bodies carry names, e-mail addresses and passwords),
-cookies (the session), the Authorization, Cookie and Proxy-Authorization headers, query strings
+cookies (the session), the Authorization, Cookie and Proxy-Authorization headers (and client
+addresses in forwarding headers), query strings
 (which may hold a token), and any bearer token or `wat_` secret token appearing in a message,
-an exception value or a breadcrumb. send_default_pii stays off (no user, no client address), and
-before_send scrubs what the integrations still collect.
+an exception value or a breadcrumb. The SDK is told to collect none of it (data_collection, the
+successor of send_default_pii=False), and before_send scrubs whatever an integration still adds.
 """
 
 import re
@@ -14,11 +15,15 @@ import sentry_sdk
 
 
 FILTERED = "[Filtered]"
+# Headers whose name contains one of these are never collected (client addresses among them).
+_HEADER_DENY_TERMS = ("authorization", "cookie", "token", "forwarded", "-ip", "remote-", "via", "-user")
 _SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
 # "Bearer <anything>", and our own secret tokens (accounts.connections.selectors.TOKEN_PREFIX, not
 # imported: this module is loaded by the settings, before the apps).
 _BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+")
 _SECRET_TOKEN = re.compile(r"\bwat_[A-Za-z0-9_-]{8,}")
+# A secret-looking query parameter in a logged URL: ?access_token=…, &code=…, &client_secret=…
+_SECRET_PARAMETER = re.compile(r"(?i)([?&](?:[\w.-]*token|code|[\w.-]*secret|password|assertion)=)[^&\s\"']+")
 
 
 def sentry_init(dsn: str, *, environment: str = "", release: str = "", transport=None) -> bool:
@@ -31,13 +36,20 @@ def sentry_init(dsn: str, *, environment: str = "", release: str = "", transport
     options = {
         "dsn": dsn,
         "integrations": [DjangoIntegration(), CeleryIntegration()],
-        "send_default_pii": False,
-        # Request bodies are never attached, whatever their size.
-        "max_request_body_size": "never",
+        # sentry-sdk's successor of send_default_pii=False (deprecated since 2.7x), narrower still:
+        # no user, cookies, bodies, query parameters, frame locals or queue payloads.
+        "data_collection": {
+            "user_info": False,
+            "cookies": {"mode": "off"},
+            "http_headers": {"request": {"mode": "denylist", "terms": list(_HEADER_DENY_TERMS)}},
+            "http_bodies": [],
+            "url_query_params": {"mode": "off"},
+            "database_query_data": False,
+            "queues": False,
+            "stack_frame_variables": False,
+        },
         "before_send": before_send,
         "before_breadcrumb": before_breadcrumb,
-        # Frame locals would carry request bodies and secrets.
-        "include_local_variables": False,
         "traces_sample_rate": 0.0,
         "environment": environment or None,
         "release": release or None,
@@ -51,7 +63,9 @@ def sentry_init(dsn: str, *, environment: str = "", release: str = "", transport
 def scrub_text(text):
     if not isinstance(text, str):
         return text
-    return _SECRET_TOKEN.sub(FILTERED, _BEARER.sub(f"Bearer {FILTERED}", text))
+    text = _BEARER.sub(f"Bearer {FILTERED}", text)
+    text = _SECRET_PARAMETER.sub(rf"\g<1>{FILTERED}", text)
+    return _SECRET_TOKEN.sub(FILTERED, text)
 
 
 def _scrub_request(request: dict) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.test import Client
@@ -231,3 +232,15 @@ def test_multiprocess_mode_adds_up_every_process(tmp_path, monkeypatch):
         sample(found, "scim_request_duration_seconds", "scim_request_duration_seconds_count", resource="User")
         == 2.0
     )
+
+
+def test_gunicorn_child_exit_drops_the_dead_workers_live_gauges(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    dead, alive = tmp_path / "gauge_livesum_4242.db", tmp_path / "gauge_livesum_4343.db"
+    dead.write_bytes(b""), alive.write_bytes(b"")
+    counter = tmp_path / "counter_4242.db"
+    counter.write_bytes(b"")
+
+    metrics.gunicorn_child_exit(server=None, worker=SimpleNamespace(pid=4242))
+
+    assert (dead.exists(), alive.exists(), counter.exists()) == (False, True, True)
