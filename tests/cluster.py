@@ -383,6 +383,10 @@ class Cluster:
                 "EMAIL_PORT": str(self.sink.port),
                 "EMAIL_TIMEOUT": "10",
                 "WEB_CONCURRENCY": str(self.web_workers),
+                # collectstatic's output is this cluster's own (runs side by side never share it).
+                "DJANGO_STATIC_ROOT": str(self.workdir / "staticfiles"),
+                # Stopping a node waits this long for its kept-alive balancer connections.
+                "GUNICORN_GRACEFUL_TIMEOUT": "5",
                 "DJANGO_LOG_LEVEL": "WARNING",
             }
         )
@@ -426,7 +430,10 @@ class Cluster:
         )
         wait_for(lambda: self.redis.check_alive() or _answers_ping(self.redis_port), "redis-server")
         for argv in release_commands(env):
+            started = time.monotonic()
             self.run(argv, timeout=600)
+            with open(self.workdir / "release.log", "a") as log:
+                log.write(f"{time.monotonic() - started:6.1f} s  {shlex.join(argv)}\n")
         # Everything starts at once (Django's start-up is most of the wait on a busy machine).
         for index in range(self.nodes):
             self.web.append(Node(f"node{index}", Ports.take(), None))
