@@ -236,6 +236,12 @@ class Process:
         self.popen.wait(timeout=WAIT)
         wait_for(lambda: not self.group_alive(), f"{self.name}'s processes to be gone", timeout=10)
 
+    def terminate(self) -> None:
+        """SIGTERM to the group, without waiting (stop() waits)."""
+        if self.popen is not None and self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+
     def stop(self, timeout: float = 20) -> None:
         """SIGTERM (graceful), SIGKILL the group if it does not end in time; nothing left over."""
         if self.popen is None:
@@ -467,7 +473,9 @@ class Cluster:
         return self
 
     def stop(self) -> None:
-        """Everything down, in reverse order; no process left behind."""
+        """Everything down (asked all at once, then waited for); no process left behind."""
+        for process in reversed(self.processes):
+            process.terminate()
         for process in reversed(self.processes):
             process.stop()
         self.processes.clear()
@@ -535,6 +543,8 @@ class Cluster:
     def restart_web(self, **env) -> None:
         """Every web node again with more environment (e.g. SCIM_RATE_LIMIT); back when all are UP."""
         self.env.update(env)
+        for node in self.web:
+            node.process.terminate()
         for node in self.web:
             node.process.stop()
         for index in range(len(self.web)):
