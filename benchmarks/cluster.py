@@ -152,12 +152,12 @@ def run_cycle(cluster: Cluster, args, label: str) -> dict:
     while not args.log_off and cycles_and_counted()[1] < requests and time.monotonic() < deadline:
         time.sleep(0.2)
     cycles, counted = cycles_and_counted()
-    # Every request (the warm-up's too) counted, in the connection's one cycle.
+    # Every request (the warm-up's too) counted, in the connection's one cycle (none: log off).
+    logged = (0, 0) if args.log_off else (1, requests)
     consistent = (accounts, inactive, cycles, counted) == (
         args.users,
         min(args.disables, args.users),
-        1,
-        requests,
+        *logged,
     )
     total = {
         "nodes": label,
