@@ -43,7 +43,7 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # GUNICORN_REQUEST_READ_TIMEOUT (15 s for a whole request from its first byte, else 408),
 # GUNICORN_MAX_REQUEST_LINE (64 KiB, else 414), GUNICORN_MAX_BUFFERED_BODY (4 MiB, larger bodies
 # go to Django unbuffered, which refuses them with 413) and GUNICORN_MAX_QUEUED (requests waiting
-# for a thread per process before new ones get 503 with Retry-After at once; 4 x threads).
+# for a thread per process before new ones get 503 with Retry-After at once; 16 x threads).
 # Recycle workers now and then (jittered so that they do not all restart together).
 max_requests = _int("GUNICORN_MAX_REQUESTS", 10000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1000)

@@ -6,6 +6,7 @@ shell in the project directory with the virtualenv's bin first on PATH, on a fre
 import http.client
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -67,13 +68,14 @@ class Server:
     def __init__(self, command: str, env: dict, port: int, log: Path):
         self.port, self.log_path = port, log
         self._log = open(log, "wb")  # noqa: SIM115 (closed in stop)
-        # exec: the shell becomes gunicorn, so terminating it stops the arbiter and its workers.
+        # Its own process group: stopping it stops the shell, the arbiter and its workers.
         self.process = subprocess.Popen(
-            ["/bin/sh", "-c", "exec " + command],
+            ["/bin/sh", "-c", command],
             cwd=ROOT,
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self._wait_until_up()
 
@@ -103,10 +105,10 @@ class Server:
             connection.close()
 
     def stop(self) -> None:
-        self.process.terminate()
+        os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=40)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         self._log.close()
