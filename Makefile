@@ -7,9 +7,14 @@ PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 XMLSEC1 := /usr/bin/xmlsec1
 REDIS_SERVER := /usr/bin/redis-server
+HAPROXY := /usr/sbin/haproxy
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# `make run` is the production server path (gunicorn + WhiteNoise, DEBUG off) on the embedded
+# defaults (SQLite, eager Celery, console mail): config/settings/embedded.py.
+EMBEDDED := DJANGO_SETTINGS_MODULE=config.settings.embedded
+WEB_CONCURRENCY ?= 2
 
-.PHONY: run test test-sqlite test-postgres lint format migrate worker beat bench bench-large clean
+.PHONY: run dev test test-sqlite test-postgres lint format migrate worker beat bench bench-large clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +24,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python $(XMLSEC1)
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python $(CHROMIUM) $(XMLSEC1) $(REDIS_SERVER)
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python $(CHROMIUM) $(XMLSEC1) $(REDIS_SERVER) $(HAPROXY)
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(VENV)/.installed $@
 
@@ -33,16 +38,29 @@ $(REDIS_SERVER):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server
 
+# The scale-out test and benchmark (tests/cluster.py) put HAProxy in front of the web nodes.
+$(HAPROXY):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq haproxy
+
 # Single sign-on (pysaml2) signs and verifies XML with Debian's xmlsec1; install it when missing.
 $(XMLSEC1):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq xmlsec1
 
-## run: install, migrate, seed the demo organization (contoso), serve on http://$(HOST):$(PORT)
+## run: install, migrate, collect static files, seed the demo organization (contoso), serve with
+## gunicorn (config/gunicorn.py) on http://$(HOST):$(PORT)
 run: $(VENV)/.installed
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(EMBEDDED) $(BIN)/python manage.py migrate --noinput
+	$(EMBEDDED) $(BIN)/python manage.py collectstatic --noinput -v 0
+	$(EMBEDDED) $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
+	$(EMBEDDED) GUNICORN_BIND=$(HOST):$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) $(BIN)/gunicorn config.wsgi:application -c config/gunicorn.py
+
+## dev: Django's development server with autoreload and DEBUG on (config/settings/development.py)
+dev: $(VENV)/.installed
+	DJANGO_SETTINGS_MODULE=config.settings.development $(BIN)/python manage.py migrate --noinput
+	DJANGO_SETTINGS_MODULE=config.settings.development $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
+	DJANGO_SETTINGS_MODULE=config.settings.development $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## test: the whole suite on SQLite, then again on PostgreSQL (DATABASE_URL, or the local server)
 test: $(VENV)/.installed-test
@@ -57,22 +75,22 @@ test-postgres: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 migrate: $(VENV)/.installed
-	$(BIN)/python manage.py migrate --noinput
+	$(EMBEDDED) $(BIN)/python manage.py migrate --noinput
 
 ## worker: a Celery worker against REDIS_URL (the embedded default runs tasks eagerly instead)
 worker: $(VENV)/.installed
-	$(BIN)/celery -A config worker --loglevel=info
+	$(EMBEDDED) $(BIN)/celery -A config worker --loglevel=info
 
 ## beat: the Celery scheduler (log retention, outbox re-queue, connection health and digests)
 beat: $(VENV)/.installed
-	$(BIN)/celery -A config beat --loglevel=info --schedule $(VENV)/celerybeat-schedule
+	$(EMBEDDED) $(BIN)/celery -A config beat --loglevel=info --schedule $(VENV)/celerybeat-schedule
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/scim_users.py
@@ -86,4 +104,9 @@ bench-logs: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/provisioning_logs.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles
+	rm -rf $(VENV) db.sqlite3 staticfiles .embedded-secret-key
+
+## bench-cluster: an Entra initial cycle of 2,000 users through HAProxy, with 1 and then 2 web nodes
+.PHONY: bench-cluster
+bench-cluster: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/cluster.py

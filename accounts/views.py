@@ -31,6 +31,7 @@ from accounts.sso.services import (
     sso_password_refused,
     sso_password_refused_for,
 )
+from config.proxies import client_address
 
 
 SESSION_USERNAME = "signin_username"
@@ -67,8 +68,8 @@ def _session_hint(request) -> Organization | None:
 
 
 def _client_address(request) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it.
-    return request.META.get("REMOTE_ADDR", "")
+    # The real client behind TRUSTED_PROXIES (forwarded headers from anyone else are ignored).
+    return client_address(request)
 
 
 # Continue may lead on, through redirects, to the organization's identity provider (any https

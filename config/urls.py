@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from oauth2_provider import views as oauth2_views
 
 from accounts.connections.authorize import ProvisioningAuthorizationView
+from config.metrics import metrics_view
 
 
 admin.site.site_header = "Work Accounts"
@@ -34,3 +35,6 @@ urlpatterns = [
         ),
     ),
 ]
+
+# Prometheus metrics (config.metrics): 404 unless METRICS_TOKEN or METRICS_ALLOWED_IPS is set.
+urlpatterns += [path("metrics", metrics_view, name="metrics")]

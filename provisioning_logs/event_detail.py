@@ -270,6 +270,7 @@ def summary(event: ProvisioningEvent) -> list[tuple[str, object]]:
         ("Organization", event.organization.name),
         ("Connection", event.connection.name),
         ("Request id", event.request_id),
+        ("Client address", event.client_address),
         ("Credential", event.credential),
         ("Method", event.method),
         ("Path", event.path),

@@ -107,6 +107,8 @@ class ProvisioningEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     duration_ms = models.PositiveIntegerField(default=0)
     request_id = models.CharField("request id", max_length=128, blank=True)
+    # The real client (through TRUSTED_PROXIES), as the sign-in throttle and the access log see it.
+    client_address = models.CharField("client address", max_length=64, blank=True)
     credential = models.CharField(max_length=200, blank=True, help_text="Which credential was used.")
 
     method = models.CharField(max_length=8)

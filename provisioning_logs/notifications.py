@@ -287,6 +287,8 @@ def digests_send_due(*, now: datetime | None = None) -> int:
             continue
         with transaction.atomic():
             locked = ConnectionHealth.objects.select_for_update().get(pk=health.pk)
+            if locked.last_digest_at and now - locked.last_digest_at < timedelta(minutes=interval):
+                continue  # another run sent this period's digest meanwhile
             failures = ProvisioningEvent.objects.filter(
                 connection_id=locked.connection_id,
                 status=Status.FAILURE,

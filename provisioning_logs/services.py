@@ -54,6 +54,7 @@ class EventRecord:
     http_status: int
     duration_ms: int = 0
     request_id: str = ""
+    client_address: str = ""
     credential: str = ""
     resource_type: str = ""
     action: str = Action.OTHER
@@ -75,6 +76,11 @@ class EventRecord:
     def compliance_failure(self) -> bool:
         """Entra is asking for an endpoint we do not have: a wrong Tenant URL, not bad data."""
         return self.resource_type == "" and self.http_status in (404, 405, 501)
+
+    @property
+    def throttled(self) -> bool:
+        """Refused by our own rate limit (429): Entra slows down and retries; not the connection's fault."""
+        return self.http_status == 429
 
     @property
     def status(self) -> str:
@@ -117,6 +123,7 @@ def event_record(record: EventRecord, *, now: datetime | None = None) -> Provisi
                 created_at=now,
                 duration_ms=max(0, int(record.duration_ms)),
                 request_id=record.request_id[:128],
+                client_address=record.client_address[:64],
                 credential=record.credential[:200],
                 method=record.method[:8],
                 path=record.path[:1024],
@@ -136,13 +143,14 @@ def event_record(record: EventRecord, *, now: datetime | None = None) -> Provisi
                 reference_failure=record.reference_failure and record.http_status >= 400,
             )
             _count(cycle, record, now)
-            health_observe(
-                connection=record.connection,
-                event=event,
-                credential_failure=record.credential_failure,
-                compliance_failure=record.compliance_failure,
-                now=now,
-            )
+            if not record.throttled:  # a 429 we answered never counts toward quarantine
+                health_observe(
+                    connection=record.connection,
+                    event=event,
+                    credential_failure=record.credential_failure,
+                    compliance_failure=record.compliance_failure,
+                    now=now,
+                )
         _running_cycles[record.connection.pk] = (cycle, now)
     except Exception:
         forget_running_cycles()  # a cached row may be what failed (e.g. rolled back, deleted)

@@ -5,6 +5,7 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.dispatch import receiver
 
+from config.beat import single_run
 from provisioning_logs.health import health_tick
 from provisioning_logs.notifications import (
     RETRY_MAX_COUNTDOWN,
@@ -16,8 +17,14 @@ from provisioning_logs.notifications import (
 from provisioning_logs.retention import events_delete_expired
 
 
+# The periodic jobs hold a lock while they run (config.beat), so two beats started by mistake
+# never run one twice at once; a crashed run's lock expires after this (> CELERY_TASK_TIME_LIMIT).
+PERIODIC_LOCK_SECONDS = 10 * 60
+
+
 @shared_task(name="provisioning_logs.delete_expired_events")
-def delete_expired_events() -> dict[str, int]:
+@single_run("provisioning_logs.delete_expired_events", ttl_seconds=PERIODIC_LOCK_SECONDS)
+def delete_expired_events() -> dict[str, int] | None:
     """Periodic (Celery beat): drop events older than PROVISIONING_LOG_RETENTION_DAYS."""
     return events_delete_expired()
 
@@ -43,13 +50,15 @@ def queue_outbox_message(sender, message_id: int, **kwargs) -> None:
 
 
 @shared_task(name="provisioning_logs.requeue_pending_outbox")
-def requeue_pending_outbox() -> int:
+@single_run("provisioning_logs.requeue_pending_outbox", ttl_seconds=PERIODIC_LOCK_SECONDS)
+def requeue_pending_outbox() -> int | None:
     """Periodic: queue again what is still pending (queued while Redis was down, or refused)."""
     return outbox_requeue()
 
 
 @shared_task(name="provisioning_logs.health_tick")
-def check_connection_health() -> dict[str, int]:
+@single_run("provisioning_logs.health_tick", ttl_seconds=PERIODIC_LOCK_SECONDS)
+def check_connection_health() -> dict[str, int] | None:
     """Periodic: disable after 28 days of quarantine, restart counting windows, send digests."""
     result = health_tick()
     result["digests"] = digests_send_due()

@@ -11,6 +11,7 @@ from oauth2_provider.oauth2_backends import OAuthLibCore
 
 from accounts.connections.selectors import TOKEN_PREFIX, connection_get_for_refused_credential
 from accounts.connections.services import connection_mark_oauth_use, scim_token_authenticate
+from config.ratelimit import rate_limit_take
 from scim import constants
 from scim.errors import ScimError, as_scim_error, error_response
 
@@ -100,11 +101,31 @@ class BearerTokenAuthCheck:
     def __call__(self, request, *args, **kwargs):
         try:
             request.scim = authenticate_bearer(request)
+            throttle(request.scim.connection)
         except Exception as exc:
             error = as_scim_error(exc, request)
             note_failure(request, error)
             return error_response(error)
         return self.get_response(request, *args, **kwargs)
+
+
+RATE_LIMITED = (
+    "Too many requests for this provisioning connection: at most {limit} per second (bursts of "
+    "{burst}). Retry after {retry_after} s."
+)
+
+
+def throttle(connection) -> None:
+    """
+    The connection's rate limit (config.ratelimit, shared by every node): above it, 429 with
+    Retry-After (RFC 6585 §4, RFC 7644 §3.12), which Entra honours by slowing down.
+    """
+    throttled = rate_limit_take(connection.pk)
+    if throttled is not None:
+        detail = RATE_LIMITED.format(
+            limit=throttled.limit, burst=throttled.burst, retry_after=throttled.retry_after
+        )
+        raise ScimError(429, detail, headers={"Retry-After": str(throttled.retry_after)})
 
 
 def note_failure(request, error: ScimError) -> None:

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from accounts.models import WorkAccount
 from accounts.services import MANAGER_UNKNOWN, MEMBER_UNKNOWN
+from config.proxies import client_address
 from provisioning_logs.models import Action
 from provisioning_logs.redaction import REDACTED, is_secret_name, redacted_body
 from provisioning_logs.services import EventRecord, event_record, recording_failed
@@ -132,6 +133,7 @@ def record_request(request, response) -> None:
             http_status=response.status_code,
             duration_ms=int((time.monotonic() - note.started) * 1000),
             request_id=getattr(request, "request_id", "") or request.headers.get("client-request-id", ""),
+            client_address=client_address(request),
             credential=_credential_label(principal.credential if principal is not None else None),
             resource_type=note.resource_type,
             action=note.action,

@@ -1,8 +1,10 @@
 """
 Settings for every environment, driven by environment variables only.
 
-The defaults are the embedded development set-up that `make run` uses: SQLite, Celery tasks run
-eagerly in-process, mail printed to the console. `config.settings.production` tightens them.
+The defaults are the embedded set-up: SQLite, Celery tasks run eagerly in-process, mail printed to
+the console. Run with one of the modules beside this one: `production` (the entry points' default;
+refuses to start without its variables), `embedded` (`make run`: the production server path on the
+embedded defaults), `development` (`make dev`: runserver, DEBUG) or `test` (pytest).
 """
 
 from pathlib import Path
@@ -12,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 from config.oauth import pkce_required
+from config.proxies import parse_trusted_proxies
 
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -55,8 +58,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: drop X-Forwarded-* unless a trusted proxy sent them (TRUSTED_PROXIES below).
+    "config.proxies.TrustedProxyMiddleware",
+    # /healthz and /readyz, before host validation, the HTTPS redirect and sessions.
+    "config.health.HealthCheckMiddleware",
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from STATIC_ROOT (compressed, hashed names cached for a year where STORAGES
+    # says so: production and embedded).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # Portal security headers (see BROWSER SECURITY HEADERS below).
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -95,7 +105,7 @@ TEMPLATES = [
 # exceptions into responses, which would commit half-done work inside a request-wide atomic.
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        env_str("DATABASE_URL", "") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
@@ -227,11 +237,26 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# BEHIND A PROXY
+# ------------------------------------------------------------------------------
+# Empty: no proxy; X-Forwarded-For/-Proto are ignored from everyone. A number: that many proxies
+# (load balancers) in front of every node. Or their addresses/CIDR networks, comma-separated.
+TRUSTED_PROXIES = parse_trusted_proxies(env_str("TRUSTED_PROXIES", ""))
+# Believed only when a trusted proxy sent it: config.proxies drops it from anyone else.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 # STATIC
 # ------------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes (the release step) and WhiteNoise reads.
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", "") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Served by WhiteNoise (hashed names: a year, immutable; others: this many seconds).
+WHITENOISE_MAX_AGE = env_int("WHITENOISE_MAX_AGE", 3600)
 
 # CELERY
 # ------------------------------------------------------------------------------
@@ -413,3 +438,47 @@ LOGGING = {
         "xmlschema": {"level": "WARNING"},
     },
 }
+
+# OBSERVABILITY, RATE LIMITS, SINGLE BEAT (issue 11; README "Operations: metrics, logs, rate limits")
+# ------------------------------------------------------------------------------
+# SCIM requests per second and burst per provisioning connection, one token bucket for every web
+# node (Redis when REDIS_URL is set, else per process). 0 turns the limit off. Entra needs 25/s.
+SCIM_RATE_LIMIT = env_int("SCIM_RATE_LIMIT", 100)
+SCIM_RATE_BURST = env_int("SCIM_RATE_BURST", 200)
+
+# /metrics (config.metrics, Prometheus): a bearer token, or client addresses/networks allowed
+# without one. With neither set, /metrics answers 404. Under gunicorn set PROMETHEUS_MULTIPROC_DIR.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+CELERY_TASK_DEFAULT_QUEUE = "celery"  # Celery's default, named for the queue-length metric
+
+# Every log record emitted while serving a request carries its request id and organization.
+# SCIM requests are counted and timed in the metrics.
+_after_request_id = MIDDLEWARE.index("config.middleware.RequestIdMiddleware") + 1
+MIDDLEWARE[_after_request_id:_after_request_id] = [
+    "config.logs.LogContextMiddleware",
+    "config.metrics.ScimMetricsMiddleware",
+]
+
+# DJANGO_LOG_FORMAT: "text" (default, one readable line) or "json" (one JSON object per line,
+# config.logs.JsonFormatter). Either way every record carries request_id and organization.
+DJANGO_LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", "text").strip().lower()
+if DJANGO_LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be text or json, not {DJANGO_LOG_FORMAT!r}.")
+LOGGING["filters"] = {"request_context": {"()": "config.logs.RequestContextFilter"}}
+LOGGING["formatters"]["json"] = {"()": "config.logs.JsonFormatter"}
+LOGGING["formatters"]["plain"]["format"] = (
+    "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(organization)s] %(message)s"
+)
+LOGGING["handlers"]["console"].update(
+    formatter="json" if DJANGO_LOG_FORMAT == "json" else "plain", filters=["request_context"]
+)
+
+# Error reporting (config.sentry): off unless SENTRY_DSN is set; never sends bodies or tokens.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from config.sentry import sentry_init
+
+    sentry_init(
+        SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", ""), release=env_str("SENTRY_RELEASE", "")
+    )

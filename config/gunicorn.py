@@ -1,0 +1,74 @@
+"""
+gunicorn configuration of the web process (Procfile `web`, deploy/work-accounts-web.service, `make run`).
+
+Every value is deliberate and can be changed through the environment; README "Deploying" lists them.
+"""
+
+import multiprocessing
+import os
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+# Where to listen: GUNICORN_BIND wins (e.g. 127.0.0.1:8000 or unix:/run/work-accounts.sock), else all
+# interfaces on PORT (what Procfile platforms set).
+bind = [os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_int('PORT', 8000)}"]
+
+# Processes x threads. The worker buffers each whole request (headers and body, against a
+# deadline) on its event loop before a thread runs it, so idle or trickling connections never hold
+# a thread (config/gunicorn_worker.py; gunicorn's sync and gthread workers starve under them).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "config.gunicorn_worker.BufferingWorker")
+workers = _int("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 8))
+threads = _int("GUNICORN_THREADS", 8)
+# Open connections per worker process (idle and kept-alive ones included) before it stops
+# accepting; further ones wait in the listen backlog.
+worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 1000)
+# Connections the kernel queues for us while every worker is busy; beyond it clients are refused at
+# once rather than hanging (the kernel caps it at net.core.somaxconn).
+backlog = _int("GUNICORN_BACKLOG", 2048)
+
+# Entra reuses its connections between requests of a cycle; a balancer reuses its connections to
+# the nodes. Keep idle connections longer than a balancer's idle timeout (60 s on most), so the
+# balancer, not us, closes them and never sends a request down a connection we just closed.
+keepalive = _int("GUNICORN_KEEPALIVE", 75)
+# A request running longer than this (a stuck worker) is killed and its worker replaced; SCIM
+# requests take well under a second, an export a few seconds.
+timeout = _int("GUNICORN_TIMEOUT", 30)
+# On SIGTERM (a deploy), in-flight requests get this long to finish.
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+# The buffering worker's own limits (read from the environment by config/gunicorn_worker.py):
+# GUNICORN_REQUEST_READ_TIMEOUT (15 s for a whole request from its first byte, else 408),
+# GUNICORN_MAX_REQUEST_LINE (64 KiB, else 414), GUNICORN_MAX_BUFFERED_BODY (4 MiB, larger bodies
+# go to Django unbuffered, which refuses them with 413) and GUNICORN_MAX_QUEUED (requests waiting
+# for a thread per process before new ones get 503 with Retry-After at once; 16 x threads).
+# Recycle workers now and then (jittered so that they do not all restart together).
+max_requests = _int("GUNICORN_MAX_REQUESTS", 10000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1000)
+
+# Long SCIM filters (issue 12): gunicorn caps its request-line limit at 8,190 bytes unless it is
+# 0 (unlimited, 1 MiB in practice); the buffering worker enforces its own limit instead
+# (GUNICORN_MAX_REQUEST_LINE, 64 KiB), so at least 16 KiB of query string reaches Django, which
+# applies SCIM's documented filter limit.
+limit_request_line = 0
+
+# X-Forwarded-* are judged by Django (config.proxies, TRUSTED_PROXIES) alone: gunicorn believes
+# none of them, from anyone.
+forwarded_allow_ips = ""
+
+# Access log on stdout: the real client address (config.proxies puts it in the environ), the
+# request id (config.middleware echoes it in `client-request-id`), and the time taken in ms.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+access_log_format = (
+    '%({portal.client_address}e)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({client-request-id}o)s "%(a)s"'
+)
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# Django is imported once in the arbiter and forked, so a broken configuration fails at start-up
+# (fail closed) instead of in every worker.
+preload_app = True
+# No gunicornc control socket: one path per user ($HOME/.gunicorn/gunicorn.ctl) would be shared by
+# every gunicorn on the host (two web processes on one machine, the test suite), and nothing uses it.
+control_socket_disable = True

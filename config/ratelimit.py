@@ -1,0 +1,158 @@
+"""
+A token bucket per provisioning connection: SCIM_RATE_LIMIT requests per second, up to
+SCIM_RATE_BURST at once; either at 0 turns the limit off.
+
+With REDIS_URL set, the bucket lives in Redis and one Lua script refills and takes a token
+atomically, on Redis's own clock, so every web node (and every worker of every node) draws from
+the same bucket. Without REDIS_URL (the embedded set-up) the bucket is this process's own.
+If Redis cannot be reached the request is served (fail open: throttling protects us, it must not
+take provisioning down with Redis), counted in scim_rate_limit_errors_total and logged.
+"""
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+
+
+logger = logging.getLogger(__name__)
+KEY_PREFIX = "ratelimit:scim:"
+# Redis answers within this or the request goes on unthrottled.
+REDIS_TIMEOUT_SECONDS = 0.5
+# While Redis is unreachable, say so in the log at most this often (per process).
+ERROR_LOG_EVERY_SECONDS = 60
+
+# KEYS[1] the bucket; ARGV rate (tokens/s), burst. Returns {allowed 0|1, seconds to wait (string)}.
+# The bucket is a hash {tokens, at µs}; it expires once it would be full again anyway.
+_TAKE = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil or at == nil then
+  tokens = burst
+  at = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000000)
+local allowed = 0
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  wait = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return {allowed, tostring(wait)}
+"""
+
+
+@dataclass(frozen=True)
+class Throttled:
+    """A refused request: how long until the bucket holds a token again (Retry-After)."""
+
+    retry_after: int
+    limit: int
+    burst: int
+
+
+def limits() -> tuple[int, int] | None:
+    """(rate, burst), or None when the limit is off."""
+    rate, burst = settings.SCIM_RATE_LIMIT, settings.SCIM_RATE_BURST
+    if rate <= 0 or burst <= 0:
+        return None
+    return rate, burst
+
+
+def rate_limit_take(connection_id: int) -> Throttled | None:
+    """Take one request from the connection's bucket; a Throttled when it is empty, else None."""
+    configured = limits()
+    if configured is None:
+        return None
+    rate, burst = configured
+    if settings.REDIS_URL:
+        try:
+            allowed, wait = _redis_take(settings.REDIS_URL, f"{KEY_PREFIX}{connection_id}", rate, burst)
+        except redis.RedisError as exc:
+            _redis_failed(exc)
+            return None
+    else:
+        allowed, wait = _local_take(connection_id, rate, burst)
+    if allowed:
+        return None
+    from config.metrics import rate_limited  # metrics imports Django models lazily; keep this light
+
+    rate_limited(connection_id)
+    # RFC 9110 §10.2.3: whole seconds; at least 1, or a client would retry at once and be refused.
+    return Throttled(retry_after=max(1, math.ceil(wait)), limit=rate, burst=burst)
+
+
+# Redis ---------------------------------------------------------------------------------------------
+
+_clients: dict[str, tuple[redis.Redis, object]] = {}
+_clients_lock = threading.Lock()
+_last_error_logged = 0.0
+
+
+def _redis_take(url: str, key: str, rate: int, burst: int) -> tuple[bool, float]:
+    client, script = _client(url)
+    allowed, wait = script(keys=[key], args=[rate, burst], client=client)
+    return bool(int(allowed)), float(wait)
+
+
+def _client(url: str):
+    with _clients_lock:
+        if url not in _clients:
+            client = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                health_check_interval=30,
+            )
+            _clients[url] = (client, client.register_script(_TAKE))
+        return _clients[url]
+
+
+def _redis_failed(exc: Exception) -> None:
+    global _last_error_logged
+    from config.metrics import rate_limit_error
+
+    rate_limit_error()
+    now = time.monotonic()
+    if now - _last_error_logged >= ERROR_LOG_EVERY_SECONDS:
+        _last_error_logged = now
+        logger.warning("SCIM rate limit not enforced: Redis unreachable (%s); requests are served", exc)
+
+
+# This process only (no REDIS_URL) -----------------------------------------------------------------
+
+_buckets: dict[int, tuple[float, float]] = {}  # connection id → (tokens, at monotonic seconds)
+_buckets_lock = threading.Lock()
+
+
+def _local_take(connection_id: int, rate: int, burst: int) -> tuple[bool, float]:
+    with _buckets_lock:
+        now = time.monotonic()
+        tokens, at = _buckets.get(connection_id, (float(burst), now))
+        tokens = min(float(burst), tokens + max(0.0, now - at) * rate)
+        if tokens >= 1:
+            _buckets[connection_id] = (tokens - 1, now)
+            return True, 0.0
+        _buckets[connection_id] = (tokens, now)
+        return False, (1 - tokens) / rate
+
+
+def rate_limit_reset() -> None:
+    """Forget this process's buckets and Redis clients (tests)."""
+    with _buckets_lock:
+        _buckets.clear()
+    with _clients_lock:
+        _clients.clear()
