@@ -6,3 +6,6 @@ from .base import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Tests run without collectstatic: WhiteNoise looks files up per request instead of listing a
+# STATIC_ROOT that does not exist (which warns once per test client).
+WHITENOISE_AUTOREFRESH = True
