@@ -9,3 +9,6 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Off for the suite: xdist workers share one Redis, where their connections' ids (and so their
 # buckets) collide. tests/operations/test_rate_limit.py turns it on with its own key prefix.
 SCIM_RATE_LIMIT = 0
+# Tests run without collectstatic: WhiteNoise looks files up per request instead of listing a
+# STATIC_ROOT that does not exist (which warns once per test client).
+WHITENOISE_AUTOREFRESH = True
