@@ -115,12 +115,18 @@ def describe(facts: CycleFacts, *, now: datetime) -> CycleEstimate:
             detail = f"{_objects(facts.handled)} so far"
             if rate:
                 detail += f", {rate}"
-            detail += "; Entra does not say how many objects are in scope, so the total is known when this first cycle ends"
+            detail += (
+                "; Entra does not say how many objects are in scope, so the total is known when this "
+                "first cycle ends"
+            )
             bar = f"{facts.handled:,} so far"
         if facts.lookups and not facts.writes:
             detail += ". Entra is still looking objects up; its writes follow"
     else:
-        detail = f"{_objects(facts.handled, 'changed object')} so far (only what changed in Entra since the last cycle"
+        detail = (
+            f"{_objects(facts.handled, 'changed object')} so far (only what changed in Entra since the "
+            f"last cycle"
+        )
         if facts.previous_size is not None:
             detail += f"; the previous cycle handled {facts.previous_size:,}"
         detail += ")"
@@ -130,10 +136,14 @@ def describe(facts: CycleFacts, *, now: datetime) -> CycleEstimate:
 
     finished_at = facts.last_event_at + facts.gap
     if idle:
-        state = f"{kind} cycle waiting: no request since {_clock(facts.last_event_at)} (started {_moment(facts.started_at)})"
+        state = (
+            f"{kind} cycle waiting: no request since {_clock(facts.last_event_at)} (started "
+            f"{_moment(facts.started_at)})"
+        )
         activity = (
             f"No requests for {span_text(quiet.total_seconds())}; counted as finished after "
-            f"{span_text(facts.gap.total_seconds())} of quiet ({_clock(finished_at)}) unless Entra sends more."
+            f"{span_text(facts.gap.total_seconds())} of quiet ({_clock(finished_at)}) unless Entra sends "
+            f"more."
         )
         bar = f"waiting · {bar}"
     else:
@@ -158,14 +168,22 @@ def _handled(cycle: ProvisioningCycle | None) -> int | None:
 
 
 def cycle_facts(cycle: ProvisioningCycle, *, handled: int) -> CycleFacts:
-    earlier = ProvisioningCycle.objects.filter(connection_id=cycle.connection_id, started_at__lt=cycle.started_at)
+    earlier = ProvisioningCycle.objects.filter(
+        connection_id=cycle.connection_id, started_at__lt=cycle.started_at
+    )
     if cycle.kind == CycleKind.INITIAL:
         previous = earlier.filter(kind=CycleKind.INITIAL).order_by("-started_at").first()
         organization_objects = managed_object_count(cycle.organization)
     else:
         previous = earlier.order_by("-started_at").first()
         organization_objects = None
-    writes = cycle.count_create + cycle.count_update + cycle.count_disable + cycle.count_enable + cycle.count_delete
+    writes = (
+        cycle.count_create
+        + cycle.count_update
+        + cycle.count_disable
+        + cycle.count_enable
+        + cycle.count_delete
+    )
     return CycleFacts(
         kind=cycle.kind,
         started_at=cycle.started_at,

@@ -3,8 +3,8 @@ the last completed cycle, the connection's health and a 7-day chart. Its numbers
 API's (/api/v1/connections/), which the page polls with the user's session."""
 
 import re
-from html import unescape
 from datetime import UTC, date, datetime, timedelta
+from html import unescape
 
 import pytest
 from django.db import connection as db_connection

@@ -35,7 +35,8 @@ def test_an_initial_cycle_estimates_from_the_organizations_accounts_and_groups()
     assert (estimate.total, estimate.percent, estimate.per_minute) == (1500, 40, 60)
     assert estimate.bar_text == "about 40 %"
     assert estimate.detail_text == (
-        "600 of about 1,500 objects (the organization's accounts and groups); about 60 a minute, about 15 min left."
+        "600 of about 1,500 objects (the organization's accounts and groups); about 60 a minute, about 15 "
+        "min left."
     )
     assert estimate.state_text == "Initial cycle running since 2026-12-01 15:00:00 UTC"
     assert estimate.activity_text == "Receiving requests: the last one 5 s ago."
@@ -46,7 +47,8 @@ def test_an_initial_cycle_estimates_from_the_previous_full_cycle_when_it_was_lar
 
     assert (estimate.total, estimate.percent) == (2000, 30)
     assert estimate.detail_text == (
-        "600 of about 2,000 objects (the size of the previous full cycle); about 60 a minute, about 23 min left."
+        "600 of about 2,000 objects (the size of the previous full cycle); about 60 a minute, about 23 min "
+        "left."
     )
 
 
@@ -67,7 +69,8 @@ def test_an_initial_cycle_that_only_looked_up_says_the_writes_follow():
     )
 
     assert estimate.detail_text == (
-        "40 of about 100 objects (the organization's accounts and groups); about 4 a minute, about 15 min left. "
+        "40 of about 100 objects (the organization's accounts and groups); about 4 a minute, about 15 min "
+        "left. "
         "Entra is still looking objects up; its writes follow."
     )
 
@@ -97,13 +100,15 @@ def test_an_incremental_cycle_that_went_quiet_says_it_is_waiting_and_when_it_cou
     assert estimate.counted_finished_at == T0 + timedelta(minutes=20)
     assert estimate.bar_text == "waiting · 400 changed"
     assert estimate.activity_text == (
-        "No requests for 4 min; counted as finished after 10 min of quiet (15:20:00 UTC) unless Entra sends more."
+        "No requests for 4 min; counted as finished after 10 min of quiet (15:20:00 UTC) unless Entra "
+        "sends more."
     )
     assert estimate.state_text == (
         "Incremental cycle waiting: no request since 15:10:00 UTC (started 2026-12-01 15:00:00 UTC)"
     )
     assert estimate.detail_text == (
-        "400 changed objects so far (only what changed in Entra since the last cycle; the previous cycle handled 380)."
+        "400 changed objects so far (only what changed in Entra since the last cycle; the previous cycle "
+        "handled 380)."
     )
 
 
@@ -129,7 +134,8 @@ def test_a_cycle_gap_under_a_minute_is_said_in_seconds(settings):
     estimate = describe(facts(kind="incremental", gap=timedelta(seconds=90)), now=T0 + timedelta(minutes=11))
 
     assert estimate.activity_text == (
-        "No requests for 1 min; counted as finished after 1 min of quiet (15:11:30 UTC) unless Entra sends more."
+        "No requests for 1 min; counted as finished after 1 min of quiet (15:11:30 UTC) unless Entra sends "
+        "more."
     )
 
 
@@ -149,7 +155,10 @@ def test_cycle_estimate_reads_the_previous_cycles_size_and_the_setting(organizat
     connection = connection_get_or_create(organization=organization)
     settings.PROVISIONING_CYCLE_GAP_SECONDS = 300
     previous = ProvisioningCycle.objects.create(
-        organization=organization, connection=connection, kind="incremental", started_at=T0 - timedelta(hours=1)
+        organization=organization,
+        connection=connection,
+        kind="incremental",
+        started_at=T0 - timedelta(hours=1),
     )
     CycleObject.objects.bulk_create([CycleObject(cycle=previous, object_key=f"User:{n}") for n in range(7)])
     running = ProvisioningCycle.objects.create(
@@ -164,8 +173,10 @@ def test_cycle_estimate_reads_the_previous_cycles_size_and_the_setting(organizat
     estimate = cycle_estimate(running, handled=5, now=T0 + timedelta(minutes=3))
 
     assert estimate.detail_text == (
-        "5 changed objects so far (only what changed in Entra since the last cycle; the previous cycle handled 7)."
+        "5 changed objects so far (only what changed in Entra since the last cycle; the previous cycle "
+        "handled 7)."
     )
     assert estimate.activity_text == (
-        "No requests for 2 min; counted as finished after 5 min of quiet (15:06:00 UTC) unless Entra sends more."
+        "No requests for 2 min; counted as finished after 5 min of quiet (15:06:00 UTC) unless Entra sends "
+        "more."
     )
