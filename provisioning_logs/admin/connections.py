@@ -30,7 +30,7 @@ admin.site.unregister(ProvisioningConnection)
 @admin.register(ProvisioningConnection)
 class ProvisioningConnectionHealthAdmin(ProvisioningConnectionAdmin):
     change_form_template = "admin/provisioning_logs/provisioningconnection_change_form.html"
-    list_display = ("name", "health", "organization", "enabled", "active_tokens", "last_used", "created_at")
+    list_display = ("name", "health_badge", "organization", "enabled", "active_tokens", "last_used", "created_at")
 
     class Media:
         css = {"all": ("portal/health.css",)}
@@ -47,7 +47,7 @@ class ProvisioningConnectionHealthAdmin(ProvisioningConnectionAdmin):
         )
 
     @admin.display(description="health", ordering="_health_state")
-    def health(self, connection):
+    def health_badge(self, connection):
         state = connection._health_state or HealthState.HEALTHY
         badge = format_html(
             '<span class="health-badge health-badge-{}">{}</span>', state, HealthState(state).label
