@@ -30,7 +30,15 @@ admin.site.unregister(ProvisioningConnection)
 @admin.register(ProvisioningConnection)
 class ProvisioningConnectionHealthAdmin(ProvisioningConnectionAdmin):
     change_form_template = "admin/provisioning_logs/provisioningconnection_change_form.html"
-    list_display = ("name", "health_badge", "organization", "enabled", "active_tokens", "last_used", "created_at")
+    list_display = (
+        "name",
+        "health_badge",
+        "organization",
+        "enabled",
+        "active_tokens",
+        "last_used",
+        "created_at",
+    )
 
     class Media:
         css = {"all": ("portal/health.css",)}
