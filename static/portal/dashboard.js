@@ -213,7 +213,9 @@
     setText("health-badge-" + pk, panel.health.label);
     const badge = byId("health-badge-" + pk);
     if (badge) {
-      badge.className = "health-badge health-badge-" + panel.health.state;
+      // Healthy but with disables/deletes held for an admin: amber, not green.
+      const attention = panel.health.state === "healthy" && panel.health.held_deprovisionings > 0;
+      badge.className = "health-badge health-badge-" + (attention ? "attention" : panel.health.state);
     }
     setText("quarantine-status-" + pk, panel.health.detail);
     const health = byId("quarantine-status-" + pk);

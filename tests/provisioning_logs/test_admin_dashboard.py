@@ -393,3 +393,36 @@ def test_member_cannot_open_the_dashboard(portal_client, connection):
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
     assert member.get(DATA_URL).status_code == 403
+
+
+def test_dashboard_shows_held_deprovisionings_of_a_healthy_connection_in_amber(
+    admin_browser, connection, make_account
+):
+    from provisioning_logs.models import StagedDeprovisioning
+
+    account = make_account("leaver@contoso.com", organization=connection.organization)
+    StagedDeprovisioning.objects.create(connection=connection, account=account, action="Disable")
+
+    html = page_of(admin_browser)
+
+    assert (
+        f'<span class="health-badge health-badge-attention" id="health-badge-{connection.pk}">Healthy</span>'
+    ) in html
+    assert text_of(html, f"quarantine-status-{connection.pk}") == "1 disable(s)/delete(s) held for approval"
+
+
+def test_dashboard_puts_trouble_first_then_a_running_cycle_then_the_rest(admin_browser, organization):
+    from provisioning_logs.health import health_of
+
+    calm = connection_get_or_create(organization=organization, name="A calm")
+    busy = connection_get_or_create(organization=organization, name="B busy")
+    trouble = connection_get_or_create(organization=organization, name="C trouble")
+    now = timezone.now()
+    make_cycle(busy, started_at=now, last_event_at=now, handled=1)
+    health = health_of(trouble)
+    health.state, health.reason = "quarantined", "invalid_credentials"
+    health.save()
+
+    html = page_of(admin_browser)
+
+    assert re.findall(r'id="connection-panel-(\d+)"', html) == [str(trouble.pk), str(busy.pk), str(calm.pk)]
