@@ -8,8 +8,11 @@ see every organization. Entra owns provisioned attributes, so they are read-only
 from django.contrib import admin, messages
 from django.db.models import Count
 
+from accounts.activity_admin import ActivityRecordingMixin
+from accounts.activity_admin import register as register_activity_admin
 from accounts.exceptions import AccountsError
 from accounts.models import (
+    ActivityAction,
     GroupMembership,
     Organization,
     OrganizationRole,
@@ -18,9 +21,10 @@ from accounts.models import (
     WorkGroup,
 )
 from accounts.services import account_set_role
+from accounts.services.activity import admin_activity_record
 
 
-class OrganizationScopedAdmin(admin.ModelAdmin):
+class OrganizationScopedAdmin(ActivityRecordingMixin, admin.ModelAdmin):
     """Scopes every list and object to the signed-in user's organization (superusers: all)."""
 
     organization_field = "organization"
@@ -120,9 +124,19 @@ class WorkAccountAdmin(OrganizationScopedAdmin):
     def _set_role(self, request, queryset, role):
         changed = 0
         for account in queryset:
+            before = account.get_role_display()
             try:
                 if account_set_role(account=account, role=role).role == role:
                     changed += 1
+                    if before != OrganizationRole(role).label:
+                        admin_activity_record(
+                            action=ActivityAction.ROLE_CHANGED,
+                            summary=(
+                                f"Role of {account.user_name}: {before} → {OrganizationRole(role).label}."
+                            ),
+                            target=account,
+                            request=request,
+                        )
             except AccountsError as exc:
                 self.message_user(
                     request, f"Role of {account.user_name} not changed: {exc.message}", messages.ERROR
@@ -183,6 +197,9 @@ class OrganizationAdmin(OrganizationScopedAdmin):
     organization_field = "pk"
     list_display = ("name", "slug", "created_at")
     search_fields = ("name", "slug")
+
+
+AdminActivityAdmin = register_activity_admin(OrganizationScopedAdmin)
 
 
 __all__ = ["OrganizationRole"]

@@ -9,8 +9,10 @@ Values are stored exactly as the client sent them.
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
@@ -360,3 +362,68 @@ class SamlAssertionSeen(models.Model):
 
     def __str__(self):
         return self.assertion_id
+
+
+# The admin activity trail ---------------------------------------------------------------------------
+# What people did in the portal and with management commands: roles changed, tokens issued and
+# revoked, thresholds edited, quarantines cleared... (issue 16). Provisioning by Entra is in the
+# provisioning log, not here. Written only by accounts.services.activity.admin_activity_record.
+
+
+class ActivitySource(models.TextChoices):
+    PORTAL = "portal", "Portal"
+    COMMAND = "command", "Management command"
+
+
+class ActivityAction(models.TextChoices):
+    ADDED = "added", "Added"
+    CHANGED = "changed", "Changed"
+    DELETED = "deleted", "Deleted"
+    ROLE_CHANGED = "role_changed", "Role changed"
+    CONNECTION_CREATED = "connection_created", "Connection created"
+    TOKEN_ISSUED = "token_issued", "Secret token issued"
+    TOKEN_REVOKED = "token_revoked", "Secret token revoked"
+    QUARANTINE_CLEARED = "quarantine_cleared", "Quarantine cleared"
+    THRESHOLDS_CHANGED = "thresholds_changed", "Thresholds and guard changed"
+    NOTIFICATIONS_CHANGED = "notifications_changed", "Notification settings changed"
+    TEST_EMAIL_SENT = "test_email_sent", "Test e-mail sent"
+    HELD_APPROVED = "held_approved", "Held deprovisionings approved"
+    HELD_DISCARDED = "held_discarded", "Held deprovisionings discarded"
+    API_CLIENT_CREATED = "api_client_created", "API client created"
+    API_CLIENT_REVOKED = "api_client_revoked", "API client revoked"
+    SSO_CHANGED = "sso_changed", "Single sign-on changed"
+    ORGANIZATION_CREATED = "organization_created", "Organization created"
+    ADMIN_CREATED = "admin_created", "Admin created"
+    KEY_ROTATED = "key_rotated", "Encryption key rotated"
+
+
+class AdminActivity(models.Model):
+    # None: a platform-wide action (a superuser's, or a command's) that belongs to no organization.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=dj_timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Kept when the account is deleted; "manage.py <command>" for a command.
+    actor_name = models.CharField("who", max_length=300)
+    source = models.CharField(max_length=16, choices=ActivitySource.choices, default=ActivitySource.PORTAL)
+    client_address = models.GenericIPAddressField("from", null=True, blank=True)
+    action = models.CharField(max_length=32, choices=ActivityAction.choices)
+    summary = models.CharField("what", max_length=500)
+    target_type = models.ForeignKey(ContentType, on_delete=models.SET_NULL, null=True, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_repr = models.CharField("object", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "admin activity"
+        verbose_name_plural = "admin activity"
+        indexes = [
+            models.Index(fields=["organization", "-at"], name="activity_org_at"),
+            models.Index(fields=["target_type", "target_id", "-at"], name="activity_target_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name}: {self.summary}"

@@ -80,6 +80,16 @@ class HealthStatus:
     outbox_failing: int
 
     @property
+    def label(self) -> str:
+        """The badge: Healthy, Quarantined or Disabled."""
+        return HealthState(self.state).label
+
+    @property
+    def detail(self) -> str:
+        """The text after the badge: the quarantine's reason, since and retry; held deprovisionings."""
+        return self.text.removeprefix(self.label).removeprefix(": ").removeprefix(" · ")
+
+    @property
     def text(self) -> str:
         """One line: healthy, or the quarantine with reason, since and next retry; held deprovisionings."""
         held = self.held_deprovisionings

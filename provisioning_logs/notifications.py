@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.dispatch import Signal
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import OrganizationRole, WorkAccountValue
@@ -90,6 +91,19 @@ def recipients_for(connection) -> list[str]:
     return found or sorted(name for name in admins.values_list("user_name", flat=True) if "@" in name)
 
 
+def _are_notification_addresses(connection, recipients) -> bool:
+    addresses = effective_settings(connection)[0]
+    return bool(addresses) and set(recipients) <= set(addresses)
+
+
+def connection_url(connection, section: str = "health") -> str:
+    """The connection's page in the portal, absolute (PORTAL_BASE_URL), for links in e-mails."""
+    if connection is None or not settings.PORTAL_BASE_URL:
+        return ""
+    path = reverse("admin:accounts_provisioningconnection_change", args=[connection.pk])
+    return f"{settings.PORTAL_BASE_URL}{path}#{section}"
+
+
 def notification_settings_save(
     *, connection, organization, addresses: str, send_on_failure: bool, digest_interval_minutes: int = 60
 ) -> NotificationSettings:
@@ -135,7 +149,15 @@ def outbox_enqueue(
         )
         return None
     commit_durably()  # a mail the portal owes must not vanish in a database crash
-    context = {**context, "organization": organization, "connection": connection}
+    context = {
+        **context,
+        "organization": organization,
+        "connection": connection,
+        "connection_url": connection_url(connection),
+        # The footer says truthfully why this person receives the mail.
+        "to_admins_as_fallback": connection is not None
+        and not _are_notification_addresses(connection, recipients),
+    }
     subject = render_to_string(f"provisioning_logs/email/{template}_subject.txt", context).strip()
     message = OutboxMessage.objects.create(
         organization=organization,
@@ -322,7 +344,12 @@ def notification_send_test(*, connection, addresses: list[str]) -> tuple[bool, s
     """Send a test mail now and say whether the mail server accepted it (the admin is waiting)."""
     if not addresses:
         return False, "Enter at least one notification e-mail address first."
-    context = {"organization": connection.organization, "connection": connection}
+    context = {
+        "organization": connection.organization,
+        "connection": connection,
+        "connection_url": connection_url(connection, "notifications"),
+        "to_admins_as_fallback": False,
+    }
     email = EmailMultiAlternatives(
         subject=render_to_string("provisioning_logs/email/test_subject.txt", context).strip(),
         body=render_to_string("provisioning_logs/email/test.txt", context),
@@ -338,4 +365,20 @@ def notification_send_test(*, connection, addresses: list[str]) -> tuple[bool, s
             False,
             f"The mail server did not accept the test e-mail: {type(exc).__name__}: {str(exc)[:300]}",
         )
+    # Listed with the connection's other mails, so the page shows that it went out.
+    now = timezone.now()
+    OutboxMessage.objects.create(
+        organization=connection.organization,
+        connection=connection,
+        kind="test",
+        recipients=list(addresses),
+        subject=email.subject[:300],
+        text_body=email.body,
+        html_body=email.alternatives[0][0] if email.alternatives else "",
+        status=OutboxStatus.SENT,
+        attempts=1,
+        created_at=now,
+        last_attempt_at=now,
+        sent_at=now,
+    )
     return True, f"The mail server accepted the test e-mail for {', '.join(addresses)}."

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.connections.models import ProvisioningConnection
 from accounts.models import WorkAccount, WorkGroup
+from provisioning_logs.cycle_estimate import CycleEstimate, cycle_estimate
 from provisioning_logs.health_summary import HealthStatus, health_status
 from provisioning_logs.models import ProvisioningCycle, ProvisioningEvent
 from provisioning_logs.services import CycleProgress, cycle_is_running, cycle_progress
@@ -129,6 +130,8 @@ class CycleSummary:
     running: bool
     # Only for the running cycle: how far it got (None for a completed one).
     progress: CycleProgress | None
+    # Only for the running cycle: what the dashboard says about it (cycle_estimate).
+    estimate: CycleEstimate | None = None
 
     @property
     def started_at(self) -> datetime:
@@ -172,8 +175,15 @@ class ConnectionDashboard:
 
 def cycle_summary(cycle: ProvisioningCycle, now: datetime | None = None) -> CycleSummary:
     """A cycle with whether it still runs and, while it does, its progress."""
+    now = now or timezone.now()
     if cycle_is_running(cycle, now):
-        return CycleSummary(cycle=cycle, running=True, progress=cycle_progress(cycle, now))
+        progress = cycle_progress(cycle, now)
+        return CycleSummary(
+            cycle=cycle,
+            running=True,
+            progress=progress,
+            estimate=cycle_estimate(cycle, handled=progress.handled, now=now),
+        )
     return CycleSummary(cycle=cycle, running=False, progress=None)
 
 

@@ -12,16 +12,17 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from oauth2_provider.models import get_access_token_model
 
-from accounts.admin import OrganizationScopedAdmin, ReadOnlyInline
+from accounts.admin import OrganizationScopedAdmin
 from accounts.connections.forms import ConnectEntraForm
 from accounts.connections.locations import entra_connection_settings, scim_base_url
-from accounts.connections.models import ProvisioningConnection, ScimSecretToken
+from accounts.connections.models import ProvisioningConnection
 from accounts.connections.services import entra_client_create, scim_token_create, scim_token_revoke
 from accounts.exceptions import AccountsError
-from accounts.models import OrganizationRole
+from accounts.models import ActivityAction, OrganizationRole
+from accounts.services.activity import admin_activity_for, admin_activity_record
 from accounts.sso.locations import portal_base
 
 
@@ -30,36 +31,39 @@ def may_manage(request) -> bool:
     return user.is_active and (user.is_superuser or user.role == OrganizationRole.ADMIN)
 
 
-class SecretTokenInline(ReadOnlyInline):
-    model = ScimSecretToken
-    fields = ("label", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at")
-    readonly_fields = fields
-    verbose_name_plural = "secret tokens (the token itself is shown only once, when issued)"
+CONFIRM = "confirm"  # the POST field a confirmation page sends: destructive actions need it
+
+
+def confirmation_page(request, connection, *, title, question, consequences, button, action_url, opts):
+    """
+    "Are you sure?" for a destructive action: a page of its own (CSP allows no inline script)
+    whose form posts again with confirm=yes; Cancel goes back to the section it came from.
+    """
+    context = {
+        **admin.site.each_context(request),
+        "title": title,
+        "question": question,
+        "consequences": consequences,
+        "button": button,
+        "action_url": action_url,
+        "confirm_field": CONFIRM,
+        "connection": connection,
+        "cancel_url": reverse("admin:accounts_provisioningconnection_change", args=[connection.pk]),
+        "opts": opts,
+    }
+    return TemplateResponse(request, "admin/accounts/provisioningconnection/confirm.html", context)
+
+
+def confirmed(request) -> bool:
+    return request.method == "POST" and request.POST.get(CONFIRM) == "yes"
 
 
 @admin.register(ProvisioningConnection)
 class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
     list_display = ("name", "organization", "enabled", "active_tokens", "last_used", "created_at")
-    readonly_fields = (
-        "organization",
-        "name",
-        "client_id",
-        "redirect_uris",
-        "oauth_authorizations",
-        "last_used",
-        "created_at",
-    )
-    fields = (
-        "organization",
-        "name",
-        "enabled",
-        "client_id",
-        "redirect_uris",
-        "oauth_authorizations",
-        "last_used",
-        "created_at",
-    )
-    inlines = [SecretTokenInline]
+    readonly_fields = ("organization", "name", "last_used", "created_at")
+    # The credentials (tokens, OAuth client) have a section of their own below the form.
+    fieldsets = ((None, {"fields": ("organization", "name", "enabled", "last_used", "created_at")}),)
     change_form_template = "admin/accounts/provisioningconnection/change_form.html"
     change_list_template = "admin/accounts/provisioningconnection/change_list.html"
 
@@ -134,6 +138,12 @@ class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
             except AccountsError as exc:
                 form.add_error(None, exc.message)
             else:
+                admin_activity_record(
+                    action=ActivityAction.CONNECTION_CREATED,
+                    summary=f"Connected Microsoft Entra ID as “{issued.connection.name}” (new OAuth client).",
+                    target=issued.connection,
+                    request=request,
+                )
                 return self._connected_page(request, issued)
         context = {
             **self.admin_site.each_context(request),
@@ -156,7 +166,22 @@ class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
         return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "tenant_url": scim_base_url(request) + "/"}
+        extra_context = {
+            **(extra_context or {}),
+            "tenant_url": scim_base_url(request) + "/",
+            # One Save at the end of the short form; the sections below have their own buttons.
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        connection = self.get_queryset(request).filter(pk=object_id).first() if object_id.isdigit() else None
+        if connection is not None:
+            extra_context.update(
+                tokens=list(connection.tokens.order_by("revoked_at", "-created_at")),
+                oauth_client_id=self.client_id(connection),
+                oauth_redirect_uris=self.redirect_uris(connection),
+                oauth_access=self.oauth_authorizations(connection),
+                activity=admin_activity_for(connection),
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
@@ -168,16 +193,15 @@ class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
             ),
             path(
                 "<int:connection_id>/tokens/<int:token_id>/revoke/",
-                self.admin_site.admin_view(require_POST(self.revoke_token_view)),
+                self.admin_site.admin_view(require_http_methods(["GET", "POST"])(self.revoke_token_view)),
                 name="accounts_provisioningconnection_revoke_token",
             ),
             *super().get_urls(),
         ]
 
-    def _back(self, connection):
-        return HttpResponseRedirect(
-            reverse("admin:accounts_provisioningconnection_change", args=[connection.pk])
-        )
+    def _back(self, connection, section: str = ""):
+        url = reverse("admin:accounts_provisioningconnection_change", args=[connection.pk])
+        return HttpResponseRedirect(f"{url}#{section}" if section else url)
 
     def _connection(self, request, connection_id: int) -> ProvisioningConnection:
         if not may_manage(request):
@@ -196,7 +220,13 @@ class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
             )
         except AccountsError as exc:
             messages.error(request, exc.message)
-            return self._back(connection)
+            return self._back(connection, "credentials")
+        admin_activity_record(
+            action=ActivityAction.TOKEN_ISSUED,
+            summary=f"Issued secret token {issued.token.label} ({issued.token.prefix}…).",
+            target=connection,
+            request=request,
+        )
         context = {
             **self.admin_site.each_context(request),
             "title": "Secret token issued",
@@ -215,6 +245,33 @@ class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
         token = connection.tokens.filter(pk=token_id, revoked_at__isnull=True).first()
         if token is None:
             raise Http404
+        if not confirmed(request):
+            used = (
+                f"Entra last used it {token.last_used_at:%Y-%m-%d %H:%M} UTC."
+                if token.last_used_at
+                else "It has not been used yet."
+            )
+            return confirmation_page(
+                request,
+                connection,
+                title=f"Revoke secret token {token.label}?",
+                question=f"Revoke the secret token {token.label} ({token.prefix}…) of {connection.name}?",
+                consequences=[
+                    used,
+                    "Every request made with it is refused from now on (HTTP 401); after three refusals "
+                    "the connection is quarantined, until Entra has a new token.",
+                    "This cannot be undone: issue a new token and enter it in Entra's provisioning settings.",
+                ],
+                button=f"Revoke {token.label}",
+                action_url=request.path,
+                opts=self.model._meta,
+            )
         scim_token_revoke(organization=connection.organization, label=token.label)
+        admin_activity_record(
+            action=ActivityAction.TOKEN_REVOKED,
+            summary=f"Revoked secret token {token.label} ({token.prefix}…).",
+            target=connection,
+            request=request,
+        )
         messages.success(request, f"Token {token.label} revoked; Entra can no longer use it.")
-        return self._back(connection)
+        return self._back(connection, "credentials")

@@ -23,7 +23,7 @@ CONNECTION_OFF = (
     "it on in the Work Accounts admin portal, then authorize again."
 )
 NOT_A_CONNECTION = "This application is not a provisioning connection of any organization."
-PERMISSION = "Create, update and deactivate work accounts and groups"
+PERMISSION = "Create, update, deactivate and delete work accounts and groups"
 
 
 # Allow (or Cancel) redirects to the client's redirect URI, always https (OAUTH2_PROVIDER's

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.admin import OrganizationScopedAdmin
 from accounts.exceptions import AccountsError
-from accounts.models import OrganizationRole
+from accounts.models import ActivityAction, OrganizationRole
+from accounts.services.activity import admin_activity_record
 from accounts.sso.locations import portal_base
 from provisioning_logs.api.clients import api_client_create, api_client_revoke, api_client_settings
 from provisioning_logs.api.forms import ApiClientForm
@@ -75,6 +76,12 @@ class ApiClientAdmin(OrganizationScopedAdmin):
             except AccountsError as exc:
                 form.add_error(None, exc.message)
             else:
+                admin_activity_record(
+                    action=ActivityAction.API_CLIENT_CREATED,
+                    summary=f"Created API client {issued.client.name}.",
+                    target=issued.client,
+                    request=request,
+                )
                 return self._created_page(request, issued)
         context = {
             **self.admin_site.each_context(request),
@@ -117,6 +124,12 @@ class ApiClientAdmin(OrganizationScopedAdmin):
         if client is None:
             raise Http404
         if api_client_revoke(client=client, actor=request.user):
+            admin_activity_record(
+                action=ActivityAction.API_CLIENT_REVOKED,
+                summary=f"Revoked API client {client.name}.",
+                target=client,
+                request=request,
+            )
             messages.success(request, f"API client {client.name} revoked: its tokens no longer work.")
         else:
             messages.info(request, f"API client {client.name} was revoked already.")

@@ -21,11 +21,12 @@ from provisioning_logs.selectors import connection_list, connection_report, read
 
 
 REFRESH_SECONDS = 2
-ESTIMATING = "estimating…"
 NO_RUNNING_CYCLE = "No cycle is running."
 NO_COMPLETED_CYCLE = "No cycle has completed yet."
 CHART_LABEL = "Successes and failures per day, last 7 days"
-CHART_WIDTH, CHART_HEIGHT, CHART_BASELINE = 280, 120, 100
+# The chart's SVG user units: a y axis with its labels left of CHART_LEFT, numbers above the bars
+# (below CHART_TOP), weekday names below the baseline.
+CHART_WIDTH, CHART_HEIGHT, CHART_BASELINE, CHART_LEFT, CHART_TOP = 320, 120, 100, 34, 14
 
 
 def moment_text(moment) -> str:
@@ -44,20 +45,15 @@ def duration_text(duration: timedelta) -> str:
 
 
 def _current_texts(cycle: dict | None) -> dict:
-    """What the page says about the running cycle (dashboard.js says the same after each poll)."""
+    """What the page says about the running cycle: cycle_estimate's texts (dashboard.js shows the same)."""
     if cycle is None:
         return {}
-    progress = cycle["progress"]
-    kind = kind_label(cycle["kind"])
-    if progress["estimating"]:
-        handled = progress["handled"]
-        handled_text = f"{handled} object{'' if handled == 1 else 's'} handled so far"
-    else:
-        handled_text = f"{progress['handled']} of {progress['expected']} objects"
+    estimate = cycle["estimate"]
     return {
-        "state": f"{kind} cycle running since {moment_text(parse_datetime(cycle['started_at']))}",
-        "progress": ESTIMATING if progress["estimating"] else f"{progress['percent']}%",
-        "handled": handled_text,
+        "state": estimate["state_text"],
+        "progress": estimate["bar_text"],
+        "handled": estimate["detail_text"],
+        "activity": estimate["activity_text"],
     }
 
 
@@ -76,28 +72,64 @@ def kind_label(kind: str) -> str:
     return CycleKind(kind).label
 
 
+def nice_ceiling(value: int) -> int:
+    """The axis top: the smallest 1, 2 or 5 × 10^n at or above the busiest day."""
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if factor * step >= value:
+                return factor * step
+        step *= 10
+
+
+def compact(value: int) -> str:
+    """A number short enough to sit above a bar: 950, 12.3k, 1.2M."""
+    if value < 1000:
+        return str(value)
+    if value < 1_000_000:
+        return f"{value / 1000:.1f}".rstrip("0").rstrip(".") + "k"
+    return f"{value / 1_000_000:.1f}".rstrip("0").rstrip(".") + "M"
+
+
+def chart_ticks(daily) -> list[dict]:
+    """The y axis: 0, half and the top of the scale, with their labels."""
+    top = nice_ceiling(max([max(day.successes, day.failures) for day in daily] + [1]))
+    plot = CHART_BASELINE - CHART_TOP
+    return [
+        {"y": round(CHART_BASELINE - plot * value / top, 1), "label": compact(value)}
+        for value in ([0, top // 2, top] if top % 2 == 0 else [0, top])
+    ]
+
+
 def chart_bars(daily) -> list[dict]:
-    """Bar geometry of the 7-day chart (SVG user units), scaled to the busiest day."""
-    highest = max([max(day.successes, day.failures) for day in daily] + [1])
-    slot = CHART_WIDTH / len(daily)
-    bar = slot * 0.35
+    """Bar geometry of the 7-day chart (SVG user units), scaled to the axis top."""
+    top = nice_ceiling(max([max(day.successes, day.failures) for day in daily] + [1]))
+    plot = CHART_BASELINE - CHART_TOP
+    slot = (CHART_WIDTH - CHART_LEFT) / len(daily)
+    bar = slot * 0.4
     bars = []
     for index, day in enumerate(daily):
-        x = index * slot + slot * 0.1
-        success_height = round(CHART_BASELINE * day.successes / highest, 1)
-        failure_height = round(CHART_BASELINE * day.failures / highest, 1)
+        x = CHART_LEFT + index * slot + slot * 0.1
+        success_height = round(plot * day.successes / top, 1)
+        failure_height = round(plot * day.failures / top, 1)
         bars.append(
             {
                 "day": day.day.isoformat(),
                 "label": f"{day.day:%a}",
                 "successes": day.successes,
                 "failures": day.failures,
+                "success_text": compact(day.successes),
+                "failure_text": compact(day.failures),
                 "x_success": round(x, 1),
                 "x_failure": round(x + bar, 1),
-                "x_label": round(index * slot + slot / 2, 1),
+                "x_success_text": round(x + bar / 2, 1),
+                "x_failure_text": round(x + bar * 1.5, 1),
+                "x_label": round(CHART_LEFT + index * slot + slot / 2, 1),
                 "width": round(bar, 1),
                 "y_success": round(CHART_BASELINE - success_height, 1),
                 "y_failure": round(CHART_BASELINE - failure_height, 1),
+                "y_success_text": round(CHART_BASELINE - success_height - 2, 1),
+                "y_failure_text": round(CHART_BASELINE - failure_height - 2, 1),
                 "h_success": success_height,
                 "h_failure": failure_height,
             }
@@ -111,6 +143,8 @@ def chart_svg(connection_pk: int, daily) -> str:
         {
             "pk": connection_pk,
             "bars": chart_bars(daily),
+            "ticks": chart_ticks(daily),
+            "left": CHART_LEFT,
             "label": CHART_LABEL,
             "width": CHART_WIDTH,
             "height": CHART_HEIGHT,
@@ -147,7 +181,15 @@ def _reports(request) -> list:
         if not connections:
             raise Http404
     now = timezone.now()
-    return [connection_report(connection, now=now) for connection in connections]
+    return sorted((connection_report(connection, now=now) for connection in connections), key=attention_order)
+
+
+def attention_order(report) -> int:
+    """Trouble first (quarantine, held deprovisionings, mail failing), then a running cycle, then the rest."""
+    health = report.health
+    if health.state != "healthy" or health.held_deprovisionings or health.outbox_failing:
+        return 0
+    return 1 if report.dashboard.current is not None else 2
 
 
 def count_rows(cycle: dict | None) -> list[dict]:
@@ -179,13 +221,14 @@ def dashboard_view(model_admin, request):
         "panels": panels,
         "data_url": data_url,
         "refresh_seconds": REFRESH_SECONDS,
-        "estimating": ESTIMATING,
         "no_running_cycle": NO_RUNNING_CYCLE,
         "no_completed_cycle": NO_COMPLETED_CYCLE,
         "chart": {
             "width": CHART_WIDTH,
             "height": CHART_HEIGHT,
             "baseline": CHART_BASELINE,
+            "left": CHART_LEFT,
+            "top": CHART_TOP,
             "label": CHART_LABEL,
         },
         "show_organization": request.user.is_superuser,

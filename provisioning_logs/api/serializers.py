@@ -183,6 +183,25 @@ class ProgressSerializer(serializers.Serializer):
     estimating = serializers.BooleanField(help_text="True for a first cycle: nothing to compare with.")
 
 
+class EstimateSerializer(serializers.Serializer):
+    """A CycleEstimate (provisioning_logs.cycle_estimate): what the dashboard says about a running cycle."""
+
+    total = serializers.IntegerField(
+        allow_null=True, help_text="Objects the cycle is expected to handle; None when nothing tells."
+    )
+    percent = serializers.IntegerField(allow_null=True, help_text="Of the estimated total; never 100.")
+    per_minute = serializers.IntegerField(allow_null=True, help_text="Objects handled a minute so far.")
+    idle = serializers.BooleanField(help_text="No request for a minute: Entra is waiting or done.")
+    quiet_seconds = serializers.IntegerField(help_text="Seconds since the last request.")
+    counted_finished_at = serializers.DateTimeField(
+        help_text="When the cycle counts as finished unless another request comes."
+    )
+    state_text = serializers.CharField()
+    bar_text = serializers.CharField()
+    detail_text = serializers.CharField()
+    activity_text = serializers.CharField()
+
+
 class CycleSerializer(serializers.Serializer):
     """A CycleSummary (provisioning_logs.selectors), as the dashboard shows it."""
 
@@ -198,6 +217,7 @@ class CycleSerializer(serializers.Serializer):
     duration_seconds = serializers.SerializerMethodField()
     counts = CountsSerializer(source="*")
     progress = ProgressSerializer(allow_null=True, help_text="While the cycle runs; None afterwards.")
+    estimate = EstimateSerializer(allow_null=True, help_text="While the cycle runs; None afterwards.")
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, summary) -> str:
@@ -227,6 +247,8 @@ class HealthSerializer(serializers.Serializer):
     )
     outbox = OutboxSerializer(source="*")
     summary = serializers.CharField(source="text", help_text="The dashboard's one-line health text.")
+    label = serializers.CharField(help_text="Healthy, Quarantined or Disabled: the dashboard's badge.")
+    detail = serializers.CharField(help_text="The summary after the badge ('' when there is nothing to add).")
 
 
 class DayOutcomeSerializer(serializers.Serializer):

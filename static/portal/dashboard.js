@@ -16,6 +16,8 @@
     width: Number(root.dataset.chartWidth),
     height: Number(root.dataset.chartHeight),
     baseline: Number(root.dataset.chartBaseline),
+    left: Number(root.dataset.chartLeft),
+    top: Number(root.dataset.chartTop),
     label: root.dataset.chartLabel,
   };
   const SVG = "http://www.w3.org/2000/svg";
@@ -72,17 +74,6 @@
     return kind.charAt(0).toUpperCase() + kind.slice(1);
   }
 
-  function progressText(progress) {
-    return progress.estimating ? root.dataset.estimating : progress.percent + "%";
-  }
-
-  function handledText(progress) {
-    if (progress.estimating) {
-      return progress.handled + " object" + (progress.handled === 1 ? "" : "s") + " handled so far";
-    }
-    return progress.handled + " of " + progress.expected + " objects";
-  }
-
   function setCounts(prefix, pk, cycle) {
     [cycle.counts.actions, cycle.counts.statuses].forEach(function (counts) {
       Object.keys(counts).forEach(function (label) {
@@ -91,22 +82,27 @@
     });
   }
 
-  function updateProgress(pk, progress) {
+  // The texts of provisioning_logs/cycle_estimate.py, as the API sends them.
+  function updateProgress(pk, estimate) {
     const bar = byId("cycle-progress-" + pk);
     if (!bar) {
       return;
     }
-    const text = progressText(progress);
-    if (progress.percent === null) {
+    if (estimate.percent === null) {
       bar.removeAttribute("value");
-      bar.setAttribute("aria-valuetext", text);
+      bar.setAttribute("aria-valuetext", estimate.bar_text);
     } else {
-      bar.value = progress.percent;
+      bar.value = estimate.percent;
       bar.removeAttribute("aria-valuetext");
     }
-    bar.textContent = text;
-    setText("cycle-progress-text-" + pk, text);
-    setText("cycle-handled-" + pk, handledText(progress));
+    bar.textContent = estimate.bar_text;
+    setText("cycle-progress-text-" + pk, estimate.bar_text);
+    setText("cycle-handled-" + pk, estimate.detail_text);
+    setText("cycle-activity-" + pk, estimate.activity_text);
+    const activity = byId("cycle-activity-" + pk);
+    if (activity) {
+      activity.classList.toggle("cycle-idle", estimate.idle);
+    }
   }
 
   function svgElement(name, attributes, text) {
@@ -124,16 +120,37 @@
     return Math.round(value * 10) / 10;
   }
 
-  // The bars of provisioning_logs/admin/dashboard.py's chart_bars, scaled to the busiest day.
+  // provisioning_logs/admin/dashboard.py's nice_ceiling, compact, chart_ticks and chart_bars.
+  function niceCeiling(value) {
+    for (let step = 1; ; step *= 10) {
+      for (const factor of [1, 2, 5]) {
+        if (factor * step >= value) {
+          return factor * step;
+        }
+      }
+    }
+  }
+
+  function compact(value) {
+    function short(number) {
+      return number.toFixed(1).replace(/\.0$/, "");
+    }
+    if (value < 1000) {
+      return String(value);
+    }
+    return value < 1000000 ? short(value / 1000) + "k" : short(value / 1000000) + "M";
+  }
+
   function renderChart(pk, daily) {
     const container = byId("daily-chart-" + pk);
     const signature = JSON.stringify(daily);
     if (!container || container.dataset.days === signature) {
       return;
     }
-    const highest = Math.max(1, ...daily.map(function (day) { return Math.max(day.successes, day.failures); }));
-    const slot = chart.width / daily.length;
-    const bar = slot * 0.35;
+    const top = niceCeiling(Math.max(1, ...daily.map(function (day) { return Math.max(day.successes, day.failures); })));
+    const plot = chart.baseline - chart.top;
+    const slot = (chart.width - chart.left) / daily.length;
+    const bar = slot * 0.4;
     const svg = svgElement("svg", {
       class: "daily-chart-svg",
       viewBox: "0 0 " + chart.width + " " + chart.height,
@@ -143,11 +160,21 @@
       "aria-labelledby": "daily-chart-title-" + pk,
     });
     svg.appendChild(svgElement("title", { id: "daily-chart-title-" + pk }, chart.label));
-    svg.appendChild(svgElement("line", { x1: 0, y1: chart.baseline, x2: chart.width, y2: chart.baseline, class: "chart-axis" }));
+    const axis = svgElement("g", { class: "chart-y-axis" });
+    (top % 2 === 0 ? [0, top / 2, top] : [0, top]).forEach(function (value) {
+      const y = round(chart.baseline - (plot * value) / top);
+      axis.appendChild(svgElement("line", { x1: chart.left, y1: y, x2: chart.width, y2: y, class: "chart-grid" }));
+      axis.appendChild(svgElement("text", {
+        x: chart.left - 4, y: y, "text-anchor": "end", "dominant-baseline": "middle", class: "chart-tick",
+      }, compact(value)));
+    });
+    svg.appendChild(axis);
+    svg.appendChild(svgElement("line", { x1: chart.left, y1: chart.baseline, x2: chart.width, y2: chart.baseline, class: "chart-axis" }));
+    svg.appendChild(svgElement("line", { x1: chart.left, y1: 0, x2: chart.left, y2: chart.baseline, class: "chart-axis" }));
     daily.forEach(function (day, index) {
-      const x = index * slot + slot * 0.1;
-      const successHeight = round((chart.baseline * day.successes) / highest);
-      const failureHeight = round((chart.baseline * day.failures) / highest);
+      const x = chart.left + index * slot + slot * 0.1;
+      const successHeight = round((plot * day.successes) / top);
+      const failureHeight = round((plot * day.failures) / top);
       const group = svgElement("g", { class: "chart-day", "data-day": day.day });
       group.appendChild(svgElement("title", {}, day.day + ": " + day.successes + " succeeded, " + day.failures + " failed"));
       group.appendChild(svgElement("rect", {
@@ -156,9 +183,15 @@
       group.appendChild(svgElement("rect", {
         class: "chart-failure", x: round(x + bar), y: round(chart.baseline - failureHeight), width: round(bar), height: failureHeight,
       }));
+      group.appendChild(svgElement("text", {
+        x: round(x + bar / 2), y: round(chart.baseline - successHeight - 2), "text-anchor": "middle", class: "chart-value chart-value-success",
+      }, compact(day.successes)));
+      group.appendChild(svgElement("text", {
+        x: round(x + bar * 1.5), y: round(chart.baseline - failureHeight - 2), "text-anchor": "middle", class: "chart-value chart-value-failure",
+      }, compact(day.failures)));
       const weekday = WEEKDAYS[new Date(day.day + "T00:00:00Z").getUTCDay()];
       group.appendChild(svgElement("text", {
-        x: round(index * slot + slot / 2), y: chart.height, "text-anchor": "middle", class: "chart-label",
+        x: round(chart.left + index * slot + slot / 2), y: chart.height, "text-anchor": "middle", class: "chart-label",
       }, weekday));
       svg.appendChild(group);
     });
@@ -177,20 +210,24 @@
       status.classList.toggle("connection-off", !panel.enabled);
     }
     setText("connection-status-" + pk, panel.enabled ? "Enabled" : "Turned off");
-    setText("quarantine-status-" + pk, panel.health.summary);
+    setText("health-badge-" + pk, panel.health.label);
+    const badge = byId("health-badge-" + pk);
+    if (badge) {
+      // Healthy but with disables/deletes held for an admin: amber, not green.
+      const attention = panel.health.state === "healthy" && panel.health.held_deprovisionings > 0;
+      badge.className = "health-badge health-badge-" + (attention ? "attention" : panel.health.state);
+    }
+    setText("quarantine-status-" + pk, panel.health.detail);
     const health = byId("quarantine-status-" + pk);
     if (health) {
       health.className = "quarantine-status health-" + panel.health.state;
     }
 
     const current = panel.current_cycle;
-    setText(
-      "current-cycle-state-" + pk,
-      current ? kindLabel(current.kind) + " cycle running since " + momentText(current.started_at) : root.dataset.noRunningCycle
-    );
+    setText("current-cycle-state-" + pk, current ? current.estimate.state_text : root.dataset.noRunningCycle);
     setHidden("current-cycle-details-" + pk, !current);
     if (current) {
-      updateProgress(pk, current.progress);
+      updateProgress(pk, current.estimate);
       setCounts("current", pk, current);
     }
 

@@ -130,7 +130,7 @@ def test_admin_authorizes_entra_and_test_connection_succeeds(
 ):
     state = secrets.token_urlsafe(16)
     open_consent_page_as_admin(page, live_server, entra_client, state)
-    expect(page.get_by_text("Create, update and deactivate work accounts and groups")).to_be_visible()
+    expect(page.get_by_text("Create, update, deactivate and delete work accounts and groups")).to_be_visible()
     expect(page.get_by_role("button", name="Cancel")).to_be_visible()
 
     with page.expect_request(ENTRA_PORTAL) as redirected:

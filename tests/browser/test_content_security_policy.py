@@ -108,10 +108,10 @@ def test_the_main_pages_load_without_a_csp_violation(live_server, page, violatio
 
 
 def expect_held_forms_side_by_side(page, base: str, connection: int) -> None:
-    """The Approve and Discard forms sit in one line (a stylesheet rule, no style attribute)."""
+    """The Approve and Discard links (to their confirmation pages) sit in one line, styled by a stylesheet."""
     page.goto(f"{base}/admin/accounts/provisioningconnection/{connection}/change/")
-    approve = page.get_by_role("button", name="Approve and apply").bounding_box()
-    discard = page.get_by_role("button", name="Discard").bounding_box()
+    approve = page.get_by_role("link", name="Approve and apply…").bounding_box()
+    discard = page.get_by_role("link", name="Discard…").bounding_box()
     assert abs(approve["y"] - discard["y"]) < 2
 
 

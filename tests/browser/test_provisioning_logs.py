@@ -144,14 +144,21 @@ def test_admin_sees_the_progress_bar_move_during_a_running_cycle(
     cycle = ProvisioningCycle.objects.order_by("-started_at").first()
     assert (cycle.kind, cycle.expected_objects) == (CycleKind.INCREMENTAL, 11)
 
+    # An incremental cycle handles only what changed in Entra: no share of all 11 objects, the
+    # count of changed objects and how the previous cycle compares.
     progress = page.locator(f"#cycle-progress-{pk}")
     expect(page.locator(f"#current-cycle-state-{pk}")).to_contain_text(
         "Incremental cycle running since", timeout=POLL_TIMEOUT_MS
     )
     expect(progress).to_be_visible()
-    expect(progress).to_have_attribute("value", "9", timeout=POLL_TIMEOUT_MS)  # 1 * 100 // 11
-    expect(page.locator(f"#cycle-progress-text-{pk}")).to_have_text("9%", timeout=POLL_TIMEOUT_MS)
-    expect(page.locator(f"#cycle-handled-{pk}")).to_have_text("1 of 11 objects", timeout=POLL_TIMEOUT_MS)
+    expect(page.locator(f"#cycle-progress-text-{pk}")).to_have_text("1 changed", timeout=POLL_TIMEOUT_MS)
+    assert progress.get_attribute("value") is None  # an indeterminate bar
+    expect(page.locator(f"#cycle-handled-{pk}")).to_have_text(
+        "1 changed object so far (only what changed in Entra since the last cycle; "
+        "the previous cycle handled 10).",
+        timeout=POLL_TIMEOUT_MS,
+    )
+    expect(page.locator(f"#cycle-activity-{pk}")).to_contain_text("Receiving requests: the last one")
     expect_current_counts(page, pk, lookup=1, update=1, success=2, failure=0, create=0)
 
     # Four more users, and user0 looked up again: an object handled twice still counts once.
@@ -159,16 +166,22 @@ def test_admin_sees_the_progress_bar_move_during_a_running_cycle(
         look_up_and_update(entra, user_name, ids[user_name])
     assert entra.get(f'/Users?filter=userName eq "{user_names[0]}"').status_code == 200
 
-    expect(progress).to_have_attribute("value", "45", timeout=POLL_TIMEOUT_MS)  # 5 * 100 // 11
-    expect(page.locator(f"#cycle-progress-text-{pk}")).to_have_text("45%", timeout=POLL_TIMEOUT_MS)
-    expect(page.locator(f"#cycle-handled-{pk}")).to_have_text("5 of 11 objects", timeout=POLL_TIMEOUT_MS)
+    expect(page.locator(f"#cycle-progress-text-{pk}")).to_have_text("5 changed", timeout=POLL_TIMEOUT_MS)
+    expect(page.locator(f"#cycle-handled-{pk}")).to_have_text(
+        "5 changed objects so far (only what changed in Entra since the last cycle; "
+        "the previous cycle handled 10).",
+        timeout=POLL_TIMEOUT_MS,
+    )
     expect_current_counts(page, pk, lookup=6, update=5, success=11, failure=0, create=0)
     assert page.evaluate("window.__marker") == 1
 
 
-def test_first_cycle_shows_estimating(live_server, page, organization, make_account, entra):
+def test_first_cycle_estimates_from_the_organizations_accounts(
+    live_server, page, organization, make_account, entra
+):
     make_account(ADMIN, organization=organization, role=OrganizationRole.ADMIN)
-    # A brand-new connection: its first request starts its first cycle, with nothing to compare.
+    # A brand-new connection: its first request starts its first cycle. What the organization has
+    # (the admin and alice) is the total to expect.
     create_users(entra, ["alice@contoso.com"])
     pk = entra.connection.pk
 
@@ -177,20 +190,20 @@ def test_first_cycle_shows_estimating(live_server, page, organization, make_acco
     expect(page.locator(f"#current-cycle-state-{pk}")).to_contain_text("Initial cycle running since")
     progress = page.locator(f"#cycle-progress-{pk}")
     expect(progress).to_be_visible()
-    expect(progress).to_have_attribute("aria-valuetext", "estimating…")
-    assert progress.get_attribute("value") is None  # an indeterminate bar
-    expect(page.locator(f"#cycle-progress-text-{pk}")).to_have_text("estimating…")
-    expect(page.locator(f"#cycle-handled-{pk}")).to_have_text("1 object handled so far")
+    expect(progress).to_have_attribute("value", "50")
+    expect(page.locator(f"#cycle-progress-text-{pk}")).to_have_text("about 50 %")
+    expect(page.locator(f"#cycle-handled-{pk}")).to_have_text(
+        "1 of about 2 objects (the organization's accounts and groups)."
+    )
 
-    # The page's own refresh keeps estimating while the first cycle goes on.
+    # The page's own refresh follows the cycle: bob makes 2 of about 3.
     create_users(entra, ["bob@contoso.com"])
     expect(page.locator(f"#cycle-handled-{pk}")).to_have_text(
-        "2 objects handled so far", timeout=POLL_TIMEOUT_MS
+        "2 of about 3 objects (the organization's accounts and groups).", timeout=POLL_TIMEOUT_MS
     )
     expect(page.locator(f"#current-count-{pk}-create")).to_have_text("2")
-    expect(progress).to_have_attribute("aria-valuetext", "estimating…")
-    assert progress.get_attribute("value") is None
-    expect(page.locator(f"#cycle-progress-text-{pk}")).to_have_text("estimating…")
+    expect(progress).to_have_attribute("value", "66")
+    expect(page.locator(f"#cycle-progress-text-{pk}")).to_have_text("about 66 %")
 
 
 def test_admin_filters_the_logs_to_failures_and_reads_the_error(
@@ -295,15 +308,17 @@ def test_the_dashboard_polls_the_audit_api_and_shows_a_quarantine_as_it_happens(
     page.on("request", lambda request: polled.append(request.url) if "/api/" in request.url else None)
     page.goto(f"{live_server.url}{DASHBOARD_PATH}")
     sign_in(page, ADMIN, PORTAL_PASSWORD)
+    badge = page.locator(f"#health-badge-{pk}")
     status = page.locator(f"#quarantine-status-{pk}")
-    expect(status).to_have_text("Healthy")
+    expect(badge).to_have_text("Healthy")
 
     health = health_of(entra.connection)
     health.state, health.reason = "quarantined", "invalid_credentials"
     health.current_began = timezone.now()
     health.save()
 
-    expect(status).to_contain_text("Quarantined: Invalid credentials (since", timeout=POLL_TIMEOUT_MS)
-    expect(status).to_have_class("quarantine-status health-quarantined")
+    expect(badge).to_have_text("Quarantined", timeout=POLL_TIMEOUT_MS)
+    expect(badge).to_have_class("health-badge health-badge-quarantined")
+    expect(status).to_contain_text("Invalid credentials (since")
     expect(page.locator(f"#daily-chart-{pk} svg .chart-day")).to_have_count(7)
     assert polled and set(polled) == {f"{live_server.url}/api/v1/connections/"}

@@ -4,6 +4,7 @@ API's (/api/v1/connections/), which the page polls with the user's session."""
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from html import unescape
 
 import pytest
 from django.db import connection as db_connection
@@ -43,7 +44,7 @@ def page_of(client, **params) -> str:
 
 
 def text_of(html: str, element_id: str) -> str:
-    return re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html).group(1)
+    return unescape(re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html).group(1))
 
 
 def test_dashboard_data_reports_a_running_cycles_percent_and_counts(admin_browser, connection):
@@ -94,8 +95,11 @@ def test_dashboard_data_says_estimating_for_a_first_cycle(admin_browser, create_
     counts = current["counts"]
     assert (counts["actions"]["Create"], counts["statuses"]["Success"], counts["total"]) == (1, 1, 1)
     html = page_of(admin_browser)
-    assert text_of(html, f"cycle-progress-text-{panel['id']}") == "estimating…"
-    assert text_of(html, f"cycle-handled-{panel['id']}") == "1 object handled so far"
+    # The organization's other account (the admin signed in here) makes a total of 2 to expect.
+    assert text_of(html, f"cycle-progress-text-{panel['id']}") == "about 50 %"
+    assert text_of(html, f"cycle-handled-{panel['id']}") == (
+        "1 of about 2 objects (the organization's accounts and groups)."
+    )
 
 
 def test_dashboard_data_reports_the_last_completed_cycle(admin_browser, connection):
@@ -206,29 +210,50 @@ def test_superuser_dashboard_shows_every_connection(connection, other_organizati
     ]
 
 
-def test_dashboard_page_shows_the_progress_bar_of_a_running_cycle(admin_browser, connection):
+def test_dashboard_page_shows_the_progress_bar_of_a_running_initial_cycle(admin_browser, connection):
     now = timezone.now()
-    make_cycle(connection, started_at=now, last_event_at=now, expected_objects=4, handled=1)
+    make_cycle(
+        connection, kind=CycleKind.INITIAL, started_at=now, last_event_at=now, expected_objects=4, handled=1
+    )
 
     html = admin_browser.get(DASHBOARD_URL).content.decode()
 
     assert (
         f'<progress id="cycle-progress-{connection.pk}" max="100" value="25" aria-label="Cycle progress">'
-        "25%</progress>"
+        "about 25 %</progress>"
     ) in html
-    assert f'<span id="cycle-progress-text-{connection.pk}" class="cycle-progress-text">25%</span>' in html
+    assert (
+        f'<span id="cycle-progress-text-{connection.pk}" class="cycle-progress-text">about 25 %</span>'
+    ) in html
 
 
-def test_dashboard_page_shows_an_indeterminate_bar_while_estimating(admin_browser, create_user, connection):
-    create_user("alice@contoso.com")
+def test_dashboard_page_shows_an_indeterminate_bar_for_an_incremental_cycle(admin_browser, connection):
+    now = timezone.now()
+    make_cycle(connection, started_at=now, last_event_at=now, expected_objects=1505, handled=400)
 
     html = admin_browser.get(DASHBOARD_URL).content.decode()
 
     assert (
         f'<progress id="cycle-progress-{connection.pk}" max="100" aria-label="Cycle progress" '
-        'aria-valuetext="estimating…">estimating…</progress>'
+        'aria-valuetext="400 changed">400 changed</progress>'
     ) in html
-    assert f'<strong id="current-count-{connection.pk}-create">1</strong>' in html
+
+
+def test_dashboard_page_says_a_quiet_cycle_is_waiting_and_when_it_counts_as_finished(
+    admin_browser, connection, settings
+):
+    settings.PROVISIONING_CYCLE_GAP_SECONDS = 600
+    now = timezone.now()
+    last = now - timedelta(minutes=4, seconds=10)
+    make_cycle(connection, started_at=now - timedelta(minutes=9), last_event_at=last, handled=400)
+
+    html = admin_browser.get(DASHBOARD_URL).content.decode()
+
+    assert text_of(html, f"cycle-activity-{connection.pk}") == (
+        f"No requests for 4 min; counted as finished after 10 min of quiet "
+        f"({last + timedelta(minutes=10):%H:%M:%S} UTC) unless Entra sends more."
+    )
+    assert text_of(html, f"current-cycle-state-{connection.pk}").startswith("Incremental cycle waiting:")
 
 
 def test_dashboard_page_says_when_no_cycle_runs_or_completed(admin_browser, connection):
@@ -243,8 +268,7 @@ def test_dashboard_page_shows_a_healthy_connection(admin_browser, connection):
     html = admin_browser.get(DASHBOARD_URL).content.decode()
 
     assert (
-        '<span class="quarantine-status health-healthy" '
-        f'id="quarantine-status-{connection.pk}">Healthy</span>'
+        f'<span class="health-badge health-badge-healthy" id="health-badge-{connection.pk}">Healthy</span>'
     ) in html
 
 
@@ -303,10 +327,13 @@ def test_dashboard_chart_has_a_success_and_a_failure_bar_per_day(admin_browser, 
     yesterday = timezone.localdate(now) - timedelta(days=1)
     assert len(titles) == 7
     assert titles[5] == (yesterday.isoformat(), "4", "2")
+    # The axis goes to 5 (the next 1, 2 or 5 above 4): 86 units of plot, 4 → 68.8, 2 → 34.4.
     assert re.findall(r'<rect class="chart-(success|failure)"[^>]* height="([\d.]+)"/>', chart)[10:12] == [
-        ("success", "100.0"),
-        ("failure", "50.0"),
+        ("success", "68.8"),
+        ("failure", "34.4"),
     ]
+    assert re.findall(r'class="chart-tick">(\w+)</text>', chart) == ["0", "5"]
+    assert re.findall(r'class="chart-value chart-value-\w+">(\w+)</text>', chart)[10:12] == ["4", "2"]
 
 
 def test_daily_outcomes_sum_cycles_by_the_day_they_started(connection):
@@ -366,3 +393,36 @@ def test_member_cannot_open_the_dashboard(portal_client, connection):
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
     assert member.get(DATA_URL).status_code == 403
+
+
+def test_dashboard_shows_held_deprovisionings_of_a_healthy_connection_in_amber(
+    admin_browser, connection, make_account
+):
+    from provisioning_logs.models import StagedDeprovisioning
+
+    account = make_account("leaver@contoso.com", organization=connection.organization)
+    StagedDeprovisioning.objects.create(connection=connection, account=account, action="Disable")
+
+    html = page_of(admin_browser)
+
+    assert (
+        f'<span class="health-badge health-badge-attention" id="health-badge-{connection.pk}">Healthy</span>'
+    ) in html
+    assert text_of(html, f"quarantine-status-{connection.pk}") == "1 disable(s)/delete(s) held for approval"
+
+
+def test_dashboard_puts_trouble_first_then_a_running_cycle_then_the_rest(admin_browser, organization):
+    from provisioning_logs.health import health_of
+
+    calm = connection_get_or_create(organization=organization, name="A calm")
+    busy = connection_get_or_create(organization=organization, name="B busy")
+    trouble = connection_get_or_create(organization=organization, name="C trouble")
+    now = timezone.now()
+    make_cycle(busy, started_at=now, last_event_at=now, handled=1)
+    health = health_of(trouble)
+    health.state, health.reason = "quarantined", "invalid_credentials"
+    health.save()
+
+    html = page_of(admin_browser)
+
+    assert re.findall(r'id="connection-panel-(\d+)"', html) == [str(trouble.pk), str(busy.pk), str(calm.pk)]

@@ -33,7 +33,9 @@ def _quarantine(connection):
 
 
 def test_healthy_connection_shows_healthy(admin_browser, connection):
-    assert 'id="health-state" class="health-healthy">Healthy</strong>' in _page(admin_browser, connection)
+    assert '<span class="health-badge health-badge-healthy" id="health-state">Healthy</span>' in _page(
+        admin_browser, connection
+    )
 
 
 def test_admin_saves_notification_addresses(admin_browser, connection):
@@ -73,7 +75,9 @@ def test_send_test_email_reports_that_the_server_accepted_it(admin_browser, conn
 def test_quarantined_connection_shows_reason_and_admin_clears_it(admin_browser, connection):
     _quarantine(connection)
     page = _page(admin_browser, connection)
-    assert ">Quarantined</strong>" in page and 'id="health-reason">Invalid credentials<' in page
+    assert (
+        'id="health-state">Quarantined</span>' in page and 'id="health-reason">Invalid credentials<' in page
+    )
     response = admin_browser.post(_url(connection, "health/clear"), follow=True)
     assert "Quarantine cleared. The connection is healthy again." in response.content.decode()
     assert health_of(connection).state == HealthState.HEALTHY
@@ -83,7 +87,7 @@ def test_quarantined_connection_shows_reason_and_admin_clears_it(admin_browser, 
 def test_support_staff_see_health_but_no_controls(support_browser, connection):
     _quarantine(connection)
     page = _page(support_browser, connection)
-    assert ">Quarantined</strong>" in page
+    assert 'id="health-state">Quarantined</span>' in page
     assert "Clear quarantine" not in page and "Send test e-mail" not in page
     assert support_browser.post(_url(connection, "health/clear")).status_code == 403
     assert health_of(connection).state == HealthState.QUARANTINED

@@ -355,7 +355,11 @@ def test_mails_name_the_portal_when_its_url_is_set(
         for _attempt in range(3):
             revoked.get("/Users")
     [message] = mail.outbox
-    assert '<a href="https://accounts.example.com/admin/">' in html_of(message)
+    page = (
+        f"https://accounts.example.com/admin/accounts/provisioningconnection/{connection.pk}/change/#health"
+    )
+    assert f'<a href="{page}">{page}</a>' in html_of(message)
+    assert f"Open the connection in the Work Accounts portal: {page}" in message.body
 
 
 # Failure digests ----------------------------------------------------------------------------------

@@ -69,11 +69,26 @@ def test_admin_revokes_a_token_and_it_stops_working(admin_browser, connection):
     token = ScimSecretToken.objects.get(label="entra-prod")
 
     revoked = admin_browser.post(
-        f"/admin/accounts/provisioningconnection/{connection.pk}/tokens/{token.pk}/revoke/"
+        f"/admin/accounts/provisioningconnection/{connection.pk}/tokens/{token.pk}/revoke/",
+        {"confirm": "yes"},
     )
 
     assert revoked.status_code == 302
     assert Client().get("/scim/v2/Users", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+
+
+def test_revoking_without_the_confirmation_asks_first_and_revokes_nothing(admin_browser, connection):
+    response = _issue(admin_browser, connection)
+    secret = re.search(r'id="secret-token">(wat_[^<]+)<', response.content.decode()).group(1)
+    token = ScimSecretToken.objects.get(label="entra-prod")
+    url = f"/admin/accounts/provisioningconnection/{connection.pk}/tokens/{token.pk}/revoke/"
+
+    for asked in (admin_browser.get(url), admin_browser.post(url)):
+        assert asked.status_code == 200
+        assert "Revoke the secret token entra-prod" in asked.content.decode()
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert Client().get("/scim/v2/Users", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
 
 
 def test_support_staff_can_read_the_connection_but_not_issue_tokens(support_browser, connection):

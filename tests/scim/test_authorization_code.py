@@ -131,7 +131,7 @@ def test_admin_of_the_owning_organization_sees_a_consent_page_naming_client_orga
     page = response.content.decode()
     assert response.status_code == 200
     assert "Allow Entra prod to provision Contoso?" in page
-    assert "Create, update and deactivate work accounts and groups" in page
+    assert "Create, update, deactivate and delete work accounts and groups" in page
     assert ">Allow</button>" in page and ">Cancel</button>" in page
 
 

@@ -5,7 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.connections.locations import entra_connection_settings
 from accounts.connections.services import DEFAULT_CONNECTION_NAME, entra_client_create
 from accounts.exceptions import AccountsError
+from accounts.models import ActivityAction
 from accounts.services import organization_get
+from accounts.services.activity import admin_activity_record
 from accounts.sso.locations import portal_base
 
 
@@ -38,4 +40,10 @@ class Command(BaseCommand):
             )
         except AccountsError as exc:
             raise CommandError(exc.message) from None
+        admin_activity_record(
+            action=ActivityAction.CONNECTION_CREATED,
+            summary=f"Connected Microsoft Entra ID as “{issued.connection.name}” (new OAuth client).",
+            target=issued.connection,
+            command="create_entra_client",
+        )
         self.stdout.write(json.dumps(entra_connection_settings(base_url or portal_base(), issued), indent=2))

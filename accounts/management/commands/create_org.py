@@ -1,7 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.exceptions import AccountsError
+from accounts.models import ActivityAction
 from accounts.services import organization_create
+from accounts.services.activity import admin_activity_record
 
 
 class Command(BaseCommand):
@@ -16,4 +18,10 @@ class Command(BaseCommand):
             organization = organization_create(slug=slug, name=name)
         except AccountsError as exc:
             raise CommandError(exc.message) from None
+        admin_activity_record(
+            action=ActivityAction.ORGANIZATION_CREATED,
+            summary=f"Created organization {organization.slug} ({organization.name}).",
+            target=organization,
+            command="create_org",
+        )
         self.stdout.write(f"Created organization {organization.slug} ({organization.name}).")

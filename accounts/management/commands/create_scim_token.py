@@ -2,7 +2,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.connections.services import scim_token_create
 from accounts.exceptions import AccountsError
+from accounts.models import ActivityAction
 from accounts.services import organization_get
+from accounts.services.activity import admin_activity_record
 
 
 class Command(BaseCommand):
@@ -22,4 +24,10 @@ class Command(BaseCommand):
             issued = scim_token_create(organization=organization, label=label, expires_days=expires_days)
         except AccountsError as exc:
             raise CommandError(exc.message) from None
+        admin_activity_record(
+            action=ActivityAction.TOKEN_ISSUED,
+            summary=f"Issued secret token {issued.token.label} ({issued.token.prefix}…).",
+            target=issued.token.connection,
+            command="create_scim_token",
+        )
         self.stdout.write(issued.secret)

@@ -1,5 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import ActivityAction
+from accounts.services.activity import admin_activity_record
 from accounts.sso.services import sso_keys_reencrypt
 
 
@@ -11,6 +13,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         done, undecryptable = sso_keys_reencrypt()
+        admin_activity_record(
+            action=ActivityAction.KEY_ROTATED,
+            summary=f"Re-encrypted {done} service-provider private key(s) under the current key.",
+            command="rotate_encryption_key",
+        )
         self.stdout.write(f"Re-encrypted {done} service-provider private key(s) under the current key.")
         if undecryptable:
             raise CommandError(

@@ -3,7 +3,9 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.exceptions import AccountsError
+from accounts.models import ActivityAction
 from accounts.services import organization_get
+from accounts.services.activity import admin_activity_record
 from accounts.sso.locations import portal_base
 from provisioning_logs.api.clients import api_client_create, api_client_settings
 
@@ -26,4 +28,10 @@ class Command(BaseCommand):
             issued = api_client_create(organization=organization_get(slug=slug), name=name)
         except AccountsError as exc:
             raise CommandError(exc.message) from None
+        admin_activity_record(
+            action=ActivityAction.API_CLIENT_CREATED,
+            summary=f"Created API client {issued.client.name}.",
+            target=issued.client,
+            command="create_api_client",
+        )
         self.stdout.write(json.dumps(api_client_settings(issued, base_url or portal_base()), indent=2))

@@ -1,7 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.exceptions import AccountsError
+from accounts.models import ActivityAction
 from accounts.services import organization_get
+from accounts.services.activity import admin_activity_record
 from provisioning_logs.api.clients import api_client_revoke
 from provisioning_logs.api.models import ApiClient
 
@@ -23,4 +25,10 @@ class Command(BaseCommand):
             raise CommandError(f"No API client with client id '{client_id}' in organization '{slug}'.")
         if not api_client_revoke(client=client):
             raise CommandError(f"API client '{client.name}' was revoked already.")
+        admin_activity_record(
+            action=ActivityAction.API_CLIENT_REVOKED,
+            summary=f"Revoked API client {client.name}.",
+            target=client,
+            command="revoke_api_client",
+        )
         self.stdout.write(f"API client '{client.name}' revoked; its tokens no longer work.")

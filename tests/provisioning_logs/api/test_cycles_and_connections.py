@@ -82,6 +82,7 @@ def test_a_completed_cycle(api, completed, connection):
             "total": 80,
         },
         "progress": None,
+        "estimate": None,
     }
 
 
@@ -90,6 +91,8 @@ def test_a_running_cycle_has_the_dashboards_progress(api, running):
 
     assert (body["running"], body["ended_at"], body["kind"]) == (True, None, "incremental")
     assert body["progress"] == {"handled": 2, "expected": 8, "percent": 25, "estimating": False}
+    assert body["estimate"]["bar_text"] == "2 changed"
+    assert body["estimate"]["percent"] is None
 
 
 def test_cycles_are_listed_newest_first(api, running, completed):
@@ -160,6 +163,8 @@ def test_a_healthy_connection_with_its_cycles_and_seven_days(api, connection, ru
         "held_deprovisionings": 0,
         "outbox": {"pending": 0, "failing": 0},
         "summary": "Healthy",
+        "label": "Healthy",
+        "detail": "",
     }
     assert (body["current_cycle"]["id"], body["last_completed_cycle"]["id"]) == (running.pk, completed.pk)
     assert body["current_cycle"] == api.get(f"/cycles/{running.pk}/").body
