@@ -13,17 +13,18 @@ from accounts import services
 from accounts.attributes import GroupAttributes
 from accounts.selectors import group_member_pages
 from scim import constants
+from scim.adapters.patching import PatchHandlers
 from scim.adapters.users import _domain_errors, etag, format_timestamp, stored_pk
 from scim.groups.document import canonicalise, from_document, to_document, to_member_uuids
 from scim.groups.patch import split_group_patch
 from scim.locations import resource_location
-from scim.patch import apply_patch
 from scim.projection import project
 from scim.requests import expected_version, projection
 from scim.schema import GROUP_RESOURCE
 
 
-class WorkGroupSCIMGroup(SCIMGroup):
+class WorkGroupSCIMGroup(PatchHandlers, SCIMGroup):
+    patch_resource_type = GROUP_RESOURCE
     id_field = "id"
     url_name = "scim:groups"
     resource_type = "Group"
@@ -139,9 +140,7 @@ class WorkGroupSCIMGroup(SCIMGroup):
         resource_id = str(self.group_id)
 
         def transform(current: GroupAttributes) -> GroupAttributes:
-            document = apply_patch(
-                to_document(current), attribute_operations, GROUP_RESOURCE, resource_id=resource_id
-            )
+            document = self.patched_document(to_document(current), attribute_operations, resource_id)
             return from_document(document)
 
         # Without attribute operations the service can take its lock-free membership path.

@@ -22,9 +22,9 @@ from accounts.exceptions import (
 from accounts.selectors import account_attributes, account_groups
 from provisioning_logs.guard import deprovisioning_guard
 from scim import constants
+from scim.adapters.patching import PatchHandlers
 from scim.errors import ScimError, bad_request
 from scim.locations import resource_location
-from scim.patch import apply_patch
 from scim.projection import project
 from scim.requests import expected_version, projection
 from scim.schema import USER_RESOURCE
@@ -42,7 +42,8 @@ def etag(version) -> str:
     return f'W/"{version}"'
 
 
-class WorkAccountSCIMUser(SCIMUser):
+class WorkAccountSCIMUser(PatchHandlers, SCIMUser):
+    patch_resource_type = USER_RESOURCE
     id_field = "id"
     url_name = "scim:users"
     resource_type = "User"
@@ -188,7 +189,7 @@ class WorkAccountSCIMUser(SCIMUser):
         resource_id = str(self.account_id)
 
         def transform(current: AccountAttributes) -> AccountAttributes:
-            document = apply_patch(to_document(current), operations, USER_RESOURCE, resource_id=resource_id)
+            document = self.patched_document(to_document(current), operations, resource_id)
             return from_document(document)
 
         self._update(transform, expected_version)

@@ -11,6 +11,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from accounts.connections.services import entra_client_create
 from scim import hooks
 from scim.adapters.groups import WorkGroupSCIMGroup
+from scim.adapters.patching import PatchHandlers
 from scim.adapters.users import WorkAccountSCIMUser
 from scim.auth import BearerTokenAuthCheck
 from tests.conftest import ScimClient
@@ -148,6 +149,9 @@ HOOKS = [
     (WorkGroupSCIMGroup, "save", "Group.save"),
     (WorkGroupSCIMGroup, "delete", "Group.delete"),
     (WorkGroupSCIMGroup, "handle_operations", "Group.handle_operations"),
+    (PatchHandlers, "handle_add", "handle_add"),
+    (PatchHandlers, "handle_replace", "handle_replace"),
+    (PatchHandlers, "handle_remove", "handle_remove"),
     (hooks.FilterQuery, "search", {hooks.UserFilterQuery: "USER_FILTER_PARSER.search"}),
     (hooks.ServiceProviderConfig, "to_dict", "SERVICE_PROVIDER_CONFIG_MODEL.to_dict"),
 ]
@@ -221,8 +225,15 @@ def _kinds(user_id: str, group_id: str) -> list[tuple]:
         (
             "PATCH",
             f"/Users/{user_id}",
-            {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "Dr"}]},
-            {"User.handle_operations", "User.to_dict"},
+            {
+                "schemas": [PATCH_OP],
+                "Operations": [
+                    {"op": "add", "path": "nickName", "value": "Ada"},
+                    {"op": "replace", "path": "title", "value": "Dr"},
+                    {"op": "remove", "path": "nickName"},
+                ],
+            },
+            {"User.handle_operations", "handle_add", "handle_replace", "handle_remove", "User.to_dict"},
         ),
         ("POST", "/Users/.search", {"schemas": [SEARCH], "filter": 'userName sw "ada"'}, user_search),
         ("GET", "/Groups", None, {"get", "get_many", "Group.to_dict"} | listed),
@@ -250,9 +261,12 @@ def _kinds(user_id: str, group_id: str) -> list[tuple]:
             f"/Groups/{group_id}",
             {
                 "schemas": [PATCH_OP],
-                "Operations": [{"op": "add", "path": "members", "value": [{"value": user_id}]}],
+                "Operations": [
+                    {"op": "add", "path": "members", "value": [{"value": user_id}]},
+                    {"op": "replace", "path": "displayName", "value": "Sales"},
+                ],
             },
-            {"Group.handle_operations"},
+            {"Group.handle_operations", "handle_replace"},
         ),
         ("POST", "/Groups/.search", {"schemas": [SEARCH], "filter": 'displayName eq "Sales"'}, group_search),
         (
