@@ -3,11 +3,10 @@ django-scim2's settings hooks (SCIM_SERVICE_PROVIDER in config/settings/base.py)
 it serves, how it scopes them to the caller's organization, how it filters, what it advertises.
 """
 
-from django.db.models import Prefetch
 from django.urls import reverse
 
 from accounts.models import WorkAccount, WorkGroup
-from accounts.selectors import with_groups, with_values
+from accounts.selectors import live_accounts_scope, with_groups, with_values, with_values_and_groups_loaded
 from scim import conf, constants
 from scim.filters import compile_filter
 from scim.groups.filters import GROUP_FILTER_SPEC
@@ -28,8 +27,7 @@ def extra_filter_kwargs_getter(model):
     """The one seam that scopes every lookup, list and filter to the caller's organization."""
 
     def users(request, *args, **kwargs) -> dict:
-        # Tombstones of deleted accounts do not exist for SCIM.
-        return {"organization": request.scim.organization, "deleted_at__isnull": True}
+        return live_accounts_scope(organization=request.scim.organization)
 
     def groups(request, *args, **kwargs) -> dict:
         return {"organization": request.scim.organization}
@@ -47,10 +45,7 @@ def object_post_processor_getter(model):
     """A User read loads its emails, phoneNumbers, addresses and groups in two extra queries."""
 
     def users(request, obj, *args, **kwargs):
-        from django.db.models import prefetch_related_objects
-
-        prefetch_related_objects([obj], *_user_prefetches())
-        return obj
+        return with_values_and_groups_loaded(obj)
 
     def groups(request, obj, *args, **kwargs):
         return obj
@@ -64,11 +59,6 @@ def queryset_post_processor_getter(model):
         return with_groups(with_values(queryset)) if model is WorkAccount else queryset
 
     return process
-
-
-def _user_prefetches() -> list[Prefetch]:
-    queryset = with_groups(with_values(WorkAccount.objects.none()))
-    return list(queryset._prefetch_related_lookups)
 
 
 # USER_FILTER_PARSER / GROUP_FILTER_PARSER ----------------------------------------------------------
