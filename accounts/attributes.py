@@ -1,7 +1,7 @@
 """
-AccountAttributes: the provisioned state of a work account, independent of any wire format.
-
-Services take and return these; the SCIM layer converts its documents to and from them.
+AccountAttributes: the provisioned state of a work account. Services take and return these; the
+SCIM layer converts its documents to and from them. SIMPLE_ATTRIBUTES is the one table of its
+single-valued attributes: model column, dataclass field and the name provisioning gives it.
 """
 
 import dataclasses
@@ -9,30 +9,54 @@ import uuid
 from dataclasses import dataclass, field
 
 
-# Simple single-valued attributes: their names are both the dataclass fields and model fields.
-SIMPLE_FIELDS = (
-    "user_name",
-    "external_id",
-    "display_name",
-    "nick_name",
-    "title",
-    "user_type",
-    "preferred_language",
-    "locale",
-    "timezone",
-    "profile_url",
-    "name_formatted",
-    "name_family_name",
-    "name_given_name",
-    "name_middle_name",
-    "name_honorific_prefix",
-    "name_honorific_suffix",
-    "employee_number",
-    "cost_center",
-    "enterprise_organization",
-    "division",
-    "department",
+@dataclass(frozen=True)
+class SimpleAttribute:
+    """
+    A single-valued string attribute of a work account: one model column, one AccountAttributes
+    field, and the name the provisioning standard (RFC 7643 §4.1, §4.3) gives it. The SCIM layer's
+    document builder, PATCH paths and schema, filter compiler and the log's modified properties
+    all read this table: adding an attribute is a row here plus the model column's migration.
+    """
+
+    field: str  # the model column and AccountAttributes field
+    name: str  # the SCIM name: "title", "name.givenName", or an enterprise extension attribute
+    enterprise: bool = False  # in urn:ietf:params:scim:schemas:extension:enterprise:2.0:User
+    schema: dict = field(
+        default_factory=dict, hash=False, compare=False
+    )  # more of its RFC 7643 §7 definition
+
+
+# In the order of the User schema (RFC 7643 §8.7.1); externalId is common to every resource.
+SIMPLE_ATTRIBUTES = (
+    SimpleAttribute(
+        "user_name",
+        "userName",
+        schema={"required": True, "uniqueness": "server", "description": "Unique identifier for the User"},
+    ),
+    SimpleAttribute("external_id", "externalId", schema={"case_exact": True}),
+    SimpleAttribute("name_formatted", "name.formatted"),
+    SimpleAttribute("name_family_name", "name.familyName"),
+    SimpleAttribute("name_given_name", "name.givenName"),
+    SimpleAttribute("name_middle_name", "name.middleName"),
+    SimpleAttribute("name_honorific_prefix", "name.honorificPrefix"),
+    SimpleAttribute("name_honorific_suffix", "name.honorificSuffix"),
+    SimpleAttribute("display_name", "displayName"),
+    SimpleAttribute("nick_name", "nickName"),
+    SimpleAttribute(
+        "profile_url", "profileUrl", schema={"type": "reference", "reference_types": ("external",)}
+    ),
+    SimpleAttribute("title", "title"),
+    SimpleAttribute("user_type", "userType"),
+    SimpleAttribute("preferred_language", "preferredLanguage"),
+    SimpleAttribute("locale", "locale"),
+    SimpleAttribute("timezone", "timezone"),
+    SimpleAttribute("employee_number", "employeeNumber", enterprise=True),
+    SimpleAttribute("cost_center", "costCenter", enterprise=True),
+    SimpleAttribute("enterprise_organization", "organization", enterprise=True),
+    SimpleAttribute("division", "division", enterprise=True),
+    SimpleAttribute("department", "department", enterprise=True),
 )
+SIMPLE_FIELDS = tuple(attribute.field for attribute in SIMPLE_ATTRIBUTES)
 ADDRESS_PARTS = ("formatted", "street_address", "locality", "region", "postal_code", "country")
 
 
@@ -60,41 +84,38 @@ class PostalAddress:
     primary: bool = False
 
 
-@dataclass(frozen=True)
-class AccountAttributes:
-    user_name: str
-    active: bool | None = True
-    external_id: str | None = None
-    display_name: str | None = None
-    nick_name: str | None = None
-    title: str | None = None
-    user_type: str | None = None
-    preferred_language: str | None = None
-    locale: str | None = None
-    timezone: str | None = None
-    profile_url: str | None = None
-    name_formatted: str | None = None
-    name_family_name: str | None = None
-    name_given_name: str | None = None
-    name_middle_name: str | None = None
-    name_honorific_prefix: str | None = None
-    name_honorific_suffix: str | None = None
-    emails: tuple[ContactValue, ...] = ()
-    phone_numbers: tuple[ContactValue, ...] = ()
-    addresses: tuple[PostalAddress, ...] = ()
-    roles: tuple = field(default=())
-    employee_number: str | None = None
-    cost_center: str | None = None
-    enterprise_organization: str | None = None
-    division: str | None = None
-    department: str | None = None
-    manager_id: uuid.UUID | None = None
-    # Write-only: a new password to set (never read back).
-    password: str | None = None
+def _changed_fields(self, other: "AccountAttributes") -> list[str]:
+    """Names of the fields whose value differs in `other`."""
+    return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) != getattr(other, f.name)]
 
-    def changed_fields(self, other: "AccountAttributes") -> list[str]:
-        """Names of the fields whose value differs in `other`."""
-        return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) != getattr(other, f.name)]
+
+_CORE_SIMPLE = [a for a in SIMPLE_ATTRIBUTES if not a.enterprise]
+_ENTERPRISE_SIMPLE = [a for a in SIMPLE_ATTRIBUTES if a.enterprise]
+
+# The provisioned state of an account: userName, every other simple attribute of SIMPLE_ATTRIBUTES
+# (None when unset), and the attributes with a shape of their own.
+AccountAttributes = dataclasses.make_dataclass(
+    "AccountAttributes",
+    [
+        ("user_name", str),
+        ("active", bool | None, field(default=True)),
+        *[
+            (a.field, str | None, field(default=None))
+            for a in SIMPLE_ATTRIBUTES
+            if not a.enterprise and a.field != "user_name"
+        ],
+        ("emails", tuple[ContactValue, ...], field(default=())),
+        ("phone_numbers", tuple[ContactValue, ...], field(default=())),
+        ("addresses", tuple[PostalAddress, ...], field(default=())),
+        ("roles", tuple, field(default=())),
+        *[(a.field, str | None, field(default=None)) for a in _ENTERPRISE_SIMPLE],
+        ("manager_id", uuid.UUID | None, field(default=None)),
+        # Write-only: a new password to set (never read back).
+        ("password", str | None, field(default=None)),
+    ],
+    namespace={"changed_fields": _changed_fields, "__module__": __name__},
+    frozen=True,
+)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
 from accounts.attributes import ADDRESS_PARTS, SIMPLE_FIELDS, AccountAttributes, ContactValue, PostalAddress
 from accounts.models import (
@@ -17,14 +17,28 @@ from accounts.models import (
 
 def live_accounts(*, organization: Organization) -> QuerySet[WorkAccount]:
     """The organization's accounts that exist for SCIM (tombstones of deleted ones excluded)."""
-    return WorkAccount.objects.filter(organization=organization, deleted_at__isnull=True)
+    return WorkAccount.objects.filter(**live_accounts_scope(organization=organization))
+
+
+def live_accounts_scope(*, organization: Organization) -> dict:
+    """live_accounts as filter keywords (django-scim2's GET_EXTRA_MODEL_FILTER_KWARGS_GETTER)."""
+    return {"organization": organization, "deleted_at__isnull": True}
 
 
 def with_values(queryset: QuerySet[WorkAccount]) -> QuerySet[WorkAccount]:
     """Load emails, phoneNumbers and addresses of every account in one extra query."""
-    return queryset.prefetch_related(
-        Prefetch("multi_values", queryset=WorkAccountValue.objects.order_by("attribute", "position"))
-    )
+    return queryset.prefetch_related(_values_prefetch())
+
+
+def _values_prefetch() -> Prefetch:
+    return Prefetch("multi_values", queryset=WorkAccountValue.objects.order_by("attribute", "position"))
+
+
+def with_values_and_groups_loaded(account: WorkAccount) -> WorkAccount:
+    """One account read on its own: its values and groups in two extra queries, as with_values
+    and with_groups load them for a list."""
+    prefetch_related_objects([account], _values_prefetch(), _groups_prefetch())
+    return account
 
 
 def account_attributes(account: WorkAccount) -> AccountAttributes:
@@ -54,13 +68,15 @@ def organization_groups(*, organization: Organization) -> QuerySet[WorkGroup]:
 
 def with_groups(queryset: QuerySet[WorkAccount]) -> QuerySet[WorkAccount]:
     """Load the groups of every account in one extra query (the User's read-only `groups`)."""
-    return queryset.prefetch_related(
-        Prefetch(
-            "memberships",
-            queryset=GroupMembership.objects.select_related("group")
-            .only("account_id", "group__id", "group__display_name")
-            .order_by("group__display_name"),
-        )
+    return queryset.prefetch_related(_groups_prefetch())
+
+
+def _groups_prefetch() -> Prefetch:
+    return Prefetch(
+        "memberships",
+        queryset=GroupMembership.objects.select_related("group")
+        .only("account_id", "group__id", "group__display_name")
+        .order_by("group__display_name"),
     )
 
 

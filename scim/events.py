@@ -14,12 +14,12 @@ from urllib.parse import unquote_plus
 
 from django.conf import settings
 
-from accounts.models import WorkAccount
 from accounts.services import MANAGER_UNKNOWN, MEMBER_UNKNOWN
 from config.proxies import client_address
 from provisioning_logs.models import Action
 from provisioning_logs.redaction import REDACTED, is_secret_name, redacted_body
 from provisioning_logs.services import EventRecord, event_record, recording_failed
+from scim.users.mapping import LOGGED_NAMES
 
 
 logger = logging.getLogger(__name__)
@@ -87,10 +87,7 @@ def scim_attribute_name(name: str) -> str:
     """accounts' attribute names as SCIM clients know them (name_given_name → name.givenName)."""
     if name in _SPECIAL_NAMES:
         return _SPECIAL_NAMES[name]
-    try:
-        return str(WorkAccount._meta.get_field(name).verbose_name)
-    except Exception:
-        return name
+    return LOGGED_NAMES.get(name, name)
 
 
 def _credential_label(credential) -> str:

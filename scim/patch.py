@@ -74,13 +74,18 @@ def apply_patch(
 ) -> dict:
     doc = copy.deepcopy(document)
     for operation in parse_operations(operations):
-        if operation.path is None:
-            _apply_pathless(doc, operation.op, operation.value, resource_type, resource_id, operation.index)
-        else:
-            _apply(
-                doc, operation.op, parse_path(operation.path, resource_type), operation.value, resource_type
-            )
-    return _without_empties(doc)
+        apply_operation(doc, operation, resource_type, resource_id=resource_id)
+    return without_empties(doc)
+
+
+def apply_operation(
+    doc: dict, operation: Operation, resource_type: ResourceType, *, resource_id=None
+) -> None:
+    """One parsed operation applied to `doc` in place (the adapters' handle_add/replace/remove)."""
+    if operation.path is None:
+        _apply_pathless(doc, operation.op, operation.value, resource_type, resource_id, operation.index)
+    else:
+        _apply(doc, operation.op, parse_path(operation.path, resource_type), operation.value, resource_type)
 
 
 def _apply_pathless(doc, op, value, resource_type, resource_id, index):
@@ -264,7 +269,7 @@ def _keep_one_primary(elements: list, prefer: list) -> None:
             element["primary"] = False
 
 
-def _without_empties(doc: dict) -> dict:
+def without_empties(doc: dict) -> dict:
     for key in list(doc):
         if doc[key] in ({}, []):
             del doc[key]

@@ -8,6 +8,7 @@ exactly what the endpoint accepts.
 
 from dataclasses import dataclass, field
 
+from accounts.attributes import SIMPLE_ATTRIBUTES
 from scim.constants import ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 
 
@@ -86,32 +87,35 @@ def _contact_sub_attributes(types: tuple[str, ...]) -> tuple[Attribute, ...]:
     )
 
 
+def _simple(name: str, attribute) -> Attribute:
+    return Attribute(name=name, **attribute.schema)
+
+
+def _core_simple_attributes() -> tuple[Attribute, ...]:
+    """The User's simple attributes from the one table (accounts.attributes.SIMPLE_ATTRIBUTES), in
+    its order; the `name.*` rows become the complex `name`; externalId is common (RFC 7643 §3.1)."""
+    built: list[Attribute] = []
+    name_parts: list[Attribute] = []
+    for attribute in SIMPLE_ATTRIBUTES:
+        if attribute.enterprise or attribute.field == "external_id":
+            continue
+        parent, _, sub = attribute.name.partition(".")
+        if not sub:
+            built.append(_simple(parent, attribute))
+            continue
+        if not name_parts:
+            built.append(None)  # where `name` goes
+        name_parts.append(_simple(sub, attribute))
+    complex_name = Attribute("name", type="complex", sub_attributes=tuple(name_parts))
+    return tuple(complex_name if a is None else a for a in built)
+
+
 USER = Schema(
     id=USER_SCHEMA,
     name="User",
     description="User Account",
     attributes=(
-        _string("userName", required=True, uniqueness="server", description="Unique identifier for the User"),
-        Attribute(
-            "name",
-            type="complex",
-            sub_attributes=(
-                _string("formatted"),
-                _string("familyName"),
-                _string("givenName"),
-                _string("middleName"),
-                _string("honorificPrefix"),
-                _string("honorificSuffix"),
-            ),
-        ),
-        _string("displayName"),
-        _string("nickName"),
-        Attribute("profileUrl", type="reference", reference_types=("external",)),
-        _string("title"),
-        _string("userType"),
-        _string("preferredLanguage"),
-        _string("locale"),
-        _string("timezone"),
+        *_core_simple_attributes(),
         Attribute("active", type="boolean"),
         Attribute("password", mutability="writeOnly", returned="never", case_exact=True),
         Attribute(
@@ -188,11 +192,7 @@ ENTERPRISE_USER = Schema(
     name="EnterpriseUser",
     description="Enterprise User",
     attributes=(
-        _string("employeeNumber"),
-        _string("costCenter"),
-        _string("organization"),
-        _string("division"),
-        _string("department"),
+        *(_simple(attribute.name, attribute) for attribute in SIMPLE_ATTRIBUTES if attribute.enterprise),
         Attribute(
             "manager",
             type="complex",
@@ -207,7 +207,7 @@ ENTERPRISE_USER = Schema(
 
 # Attributes every resource has (RFC 7643 §3.1); not listed in /Schemas, but resolvable.
 ID = Attribute("id", mutability="readOnly", returned="always", uniqueness="server", case_exact=True)
-EXTERNAL_ID = Attribute("externalId", case_exact=True)
+EXTERNAL_ID = next(_simple(a.name, a) for a in SIMPLE_ATTRIBUTES if a.field == "external_id")
 META = Attribute(
     "meta",
     type="complex",

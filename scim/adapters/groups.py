@@ -1,7 +1,8 @@
 """
 The Group adapter for work groups (django-scim2's GROUP_ADAPTER, a SCIMGroup): translates SCIM
 bodies and PATCH operations into one accounts service call, and renders groups with their members
-streamed page by page. Like the User adapter, it is called through create/replace/patch/delete.
+streamed page by page. django-scim2's handlers call it like the User adapter: from_dict + save,
+handle_operations, delete, to_dict.
 """
 
 import json
@@ -12,27 +13,31 @@ from accounts import services
 from accounts.attributes import GroupAttributes
 from accounts.selectors import group_member_pages
 from scim import constants
-from scim.adapters.users import _domain_errors, etag, format_timestamp
+from scim.adapters.patching import PatchHandlers
+from scim.adapters.users import _domain_errors, etag, format_timestamp, stored_pk
 from scim.groups.document import canonicalise, from_document, to_document, to_member_uuids
 from scim.groups.patch import split_group_patch
 from scim.locations import resource_location
-from scim.patch import apply_patch
+from scim.projection import project
+from scim.requests import expected_version, projection
 from scim.schema import GROUP_RESOURCE
 
 
-class WorkGroupSCIMGroup(SCIMGroup):
+class WorkGroupSCIMGroup(PatchHandlers, SCIMGroup):
+    patch_resource_type = GROUP_RESOURCE
     id_field = "id"
     url_name = "scim:groups"
     resource_type = "Group"
 
     def __init__(self, obj, request=None, group_id=None):
         super().__init__(obj, request=request)
-        self.group_id = group_id if group_id is not None else getattr(obj, "pk", None)
+        self.group_id = group_id if group_id is not None else stored_pk(obj)
         self.changes = ()
+        self._incoming = None
 
     @classmethod
-    def for_id(cls, request, group_id):
-        return cls(None, request=request, group_id=group_id)
+    def resource_type_dict(cls, request=None):
+        return GROUP_RESOURCE.to_dict(resource_location(request, "scim:resource-types", GROUP_RESOURCE.id))
 
     @property
     def organization(self):
@@ -51,7 +56,7 @@ class WorkGroupSCIMGroup(SCIMGroup):
     def to_dict(self) -> dict:
         """The group without `members` (see member_chunks)."""
         attributes = GroupAttributes(display_name=self.obj.display_name, external_id=self.obj.external_id)
-        return {
+        document = {
             "schemas": [constants.GROUP_SCHEMA],
             "id": str(self.obj.pk),
             **to_document(attributes),
@@ -63,6 +68,7 @@ class WorkGroupSCIMGroup(SCIMGroup):
                 "version": self.etag,
             },
         }
+        return project(document, *projection(self.request, GROUP_RESOURCE))
 
     def member_chunks(self, keys: set[str] | None = None):
         """JSON text of the members, one page at a time ("value", "$ref", "type")."""
@@ -80,6 +86,31 @@ class WorkGroupSCIMGroup(SCIMGroup):
             text = ",".join(members)
             yield text if first else "," + text
             first = False
+
+    # Writes: django-scim2's adapter contract -------------------------------------------------------
+
+    def from_dict(self, d):
+        """POST/PUT body; nothing is decided until save() calls the service."""
+        self.request.scim_note.named_by_body(d)
+        self._incoming = d
+
+    def save(self):
+        if self.group_id is None:
+            self.create(self._incoming)
+            self.request.scim_note.took(self.obj, self.changes)
+        else:
+            self.replace(self._incoming, expected_version(self.request))
+            self.request.scim_note.updated(self.obj, self.changes)
+
+    def handle_operations(self, operations):
+        # django-scim2 reads member ids as integers and applies operations one by one: members and
+        # attributes of the whole PATCH go to one service call (RFC 7644 §3.5.2: atomic).
+        self.patch(operations, expected_version(self.request))
+        self.request.scim_note.updated(self.obj, self.changes)
+
+    def delete(self):
+        self._delete(expected_version(self.request))
+        self.request.scim_note.took(self.obj)
 
     # Writes --------------------------------------------------------------------------------------
 
@@ -109,15 +140,13 @@ class WorkGroupSCIMGroup(SCIMGroup):
         resource_id = str(self.group_id)
 
         def transform(current: GroupAttributes) -> GroupAttributes:
-            document = apply_patch(
-                to_document(current), attribute_operations, GROUP_RESOURCE, resource_id=resource_id
-            )
+            document = self.patched_document(to_document(current), attribute_operations, resource_id)
             return from_document(document)
 
         # Without attribute operations the service can take its lock-free membership path.
         self._update(transform if attribute_operations else None, membership, expected_version)
 
-    def delete(self, expected_version: int | None = None) -> None:
+    def _delete(self, expected_version: int | None = None) -> None:
         with _domain_errors():
             self.obj = services.group_delete(
                 organization=self.organization, group_id=self.group_id, expected_version=expected_version

@@ -1,8 +1,8 @@
 """
 The User adapter for work accounts (django-scim2's USER_ADAPTER, a SCIMUser). It translates and
-does not decide: SCIM documents and PATCH operations become AccountAttributes, and each request
-calls one accounts service. The resource views call create/replace/patch/delete; django-scim2's
-from_dict/save/handle_operations contract is not used by them yet (README: django-scim2 table).
+does not decide: django-scim2's handlers call from_dict + save (POST, PUT), handle_operations
+(PATCH), delete and to_dict; SCIM documents and PATCH operations become AccountAttributes, and each
+write calls one accounts service.
 """
 
 import dataclasses
@@ -22,9 +22,11 @@ from accounts.exceptions import (
 from accounts.selectors import account_attributes, account_groups
 from provisioning_logs.guard import deprovisioning_guard
 from scim import constants
+from scim.adapters.patching import PatchHandlers
 from scim.errors import ScimError, bad_request
 from scim.locations import resource_location
-from scim.patch import apply_patch
+from scim.projection import project
+from scim.requests import expected_version, projection
 from scim.schema import USER_RESOURCE
 from scim.users.document import ENTERPRISE, canonicalise, creation_document, from_document, to_document
 
@@ -40,7 +42,8 @@ def etag(version) -> str:
     return f'W/"{version}"'
 
 
-class WorkAccountSCIMUser(SCIMUser):
+class WorkAccountSCIMUser(PatchHandlers, SCIMUser):
+    patch_resource_type = USER_RESOURCE
     id_field = "id"
     url_name = "scim:users"
     resource_type = "User"
@@ -49,13 +52,14 @@ class WorkAccountSCIMUser(SCIMUser):
         super().__init__(obj, request=request)
         self._attributes = attributes
         # Writes name the account by id only: the service loads it under a row lock.
-        self.account_id = account_id if account_id is not None else getattr(obj, "pk", None)
+        self.account_id = account_id if account_id is not None else stored_pk(obj)
         self.changes = ()
         self._groups = None
+        self._incoming = None
 
     @classmethod
-    def for_id(cls, request, account_id):
-        return cls(None, request=request, account_id=account_id)
+    def resource_type_dict(cls, request=None):
+        return USER_RESOURCE.to_dict(resource_location(request, "scim:resource-types", USER_RESOURCE.id))
 
     @property
     def organization(self):
@@ -108,22 +112,55 @@ class WorkAccountSCIMUser(SCIMUser):
         if groups:
             document["groups"] = groups
         schemas = [constants.USER_SCHEMA] + ([ENTERPRISE] if enterprise else [])
-        return {
-            "schemas": schemas,
-            "id": str(self.obj.pk),
-            **document,
-            "meta": {
-                "resourceType": "User",
-                "created": format_timestamp(self.obj.date_joined),
-                "lastModified": format_timestamp(self.obj.updated_at),
-                "location": self.location,
-                "version": self.etag,
+        return project(
+            {
+                "schemas": schemas,
+                "id": str(self.obj.pk),
+                **document,
+                "meta": {
+                    "resourceType": "User",
+                    "created": format_timestamp(self.obj.date_joined),
+                    "lastModified": format_timestamp(self.obj.updated_at),
+                    "location": self.location,
+                    "version": self.etag,
+                },
             },
-        }
+            *projection(self.request, USER_RESOURCE),
+        )
 
     @property
     def location(self) -> str:
         return resource_location(self.request, self.url_name, self.obj.pk)
+
+    # Writes: django-scim2's adapter contract -------------------------------------------------------
+
+    def validate_dict(self, d):
+        # django-scim2 requires a JSON boolean `active`; Entra sends "True"/"False" (entra-scim.md
+        # §1.5), which from_document coerces and validates with the rest of the body.
+        pass
+
+    def from_dict(self, d):
+        """POST/PUT body; nothing is decided until save() calls the service."""
+        self.request.scim_note.named_by_body(d)
+        self._incoming = d
+
+    def save(self):
+        if self.account_id is None:
+            self.create(self._incoming)
+            self.request.scim_note.took(self.obj, self.changes)
+        else:
+            self.replace(self._incoming, expected_version(self.request))
+            self.request.scim_note.updated(self.obj, self.changes)
+
+    def handle_operations(self, operations):
+        # django-scim2 applies operations one by one to the model; RFC 7644 §3.5.2 makes a PATCH
+        # atomic and Entra's paths need valuePaths: the whole list is one service call (scim.patch).
+        self.patch(operations, expected_version(self.request))
+        self.request.scim_note.updated(self.obj, self.changes)
+
+    def delete(self):
+        self._delete(expected_version(self.request))
+        self.request.scim_note.took(self.obj)
 
     # Writes --------------------------------------------------------------------------------------
 
@@ -152,12 +189,12 @@ class WorkAccountSCIMUser(SCIMUser):
         resource_id = str(self.account_id)
 
         def transform(current: AccountAttributes) -> AccountAttributes:
-            document = apply_patch(to_document(current), operations, USER_RESOURCE, resource_id=resource_id)
+            document = self.patched_document(to_document(current), operations, resource_id)
             return from_document(document)
 
         self._update(transform, expected_version)
 
-    def delete(self, expected_version: int | None = None) -> None:
+    def _delete(self, expected_version: int | None = None) -> None:
         with _domain_errors(self.request):
             self.obj = services.account_delete(
                 organization=self.organization,
@@ -186,6 +223,13 @@ class WorkAccountSCIMUser(SCIMUser):
         self.obj = result.account
         self._attributes = result.attributes
         self.changes = result.changes
+
+
+def stored_pk(obj):
+    """The primary key of a stored row; None for the unsaved instance django-scim2 creates on POST."""
+    if obj is None or obj._state.adding:
+        return None
+    return obj.pk
 
 
 class _domain_errors:

@@ -13,37 +13,15 @@ from scim import constants
 from scim.coerce import NOT_A_LIST, to_bool, to_manager_id, to_object, to_object_list, to_string
 from scim.errors import bad_request
 from scim.schema import COMMON_ATTRIBUTES, USER_RESOURCE
+from scim.users import mapping
 
 
 ENTERPRISE = constants.ENTERPRISE_USER_SCHEMA
 
-CORE_SIMPLE = {
-    "userName": "user_name",
-    "externalId": "external_id",
-    "displayName": "display_name",
-    "nickName": "nick_name",
-    "profileUrl": "profile_url",
-    "title": "title",
-    "userType": "user_type",
-    "preferredLanguage": "preferred_language",
-    "locale": "locale",
-    "timezone": "timezone",
-}
-NAME_PARTS = {
-    "formatted": "name_formatted",
-    "familyName": "name_family_name",
-    "givenName": "name_given_name",
-    "middleName": "name_middle_name",
-    "honorificPrefix": "name_honorific_prefix",
-    "honorificSuffix": "name_honorific_suffix",
-}
-ENTERPRISE_SIMPLE = {
-    "employeeNumber": "employee_number",
-    "costCenter": "cost_center",
-    "organization": "enterprise_organization",
-    "division": "division",
-    "department": "department",
-}
+# From the one attribute table (accounts.attributes.SIMPLE_ATTRIBUTES): SCIM name -> field.
+CORE_SIMPLE = {name: attribute.field for name, attribute in mapping.CORE.items()}
+NAME_PARTS = {name: attribute.field for name, attribute in mapping.NAME.items()}
+ENTERPRISE_SIMPLE = {name: attribute.field for name, attribute in mapping.ENTERPRISE.items()}
 ADDRESS_PARTS = {
     "formatted": "formatted",
     "streetAddress": "street_address",

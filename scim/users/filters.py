@@ -3,37 +3,16 @@
 from accounts.models import GroupMembership, ValueAttribute, WorkAccountValue
 from scim import constants
 from scim.filters import Field, FilterSpec, MultiValued
+from scim.users import mapping
 
 
 _CORE = constants.USER_SCHEMA.lower()
 _ENTERPRISE = constants.ENTERPRISE_USER_SCHEMA.lower()
 
-_STRING = {
-    "username": "user_name",
-    "displayname": "display_name",
-    "nickname": "nick_name",
-    "title": "title",
-    "usertype": "user_type",
-    "preferredlanguage": "preferred_language",
-    "locale": "locale",
-    "timezone": "timezone",
-    "profileurl": "profile_url",
-}
-_NAME = {
-    "formatted": "name_formatted",
-    "familyname": "name_family_name",
-    "givenname": "name_given_name",
-    "middlename": "name_middle_name",
-    "honorificprefix": "name_honorific_prefix",
-    "honorificsuffix": "name_honorific_suffix",
-}
-_ENTERPRISE_STRING = {
-    "employeenumber": "employee_number",
-    "costcenter": "cost_center",
-    "organization": "enterprise_organization",
-    "division": "division",
-    "department": "department",
-}
+# From the one attribute table (accounts.attributes.SIMPLE_ATTRIBUTES), by lower-cased SCIM name.
+_STRING = {name.lower(): attribute for name, attribute in mapping.CORE.items()}
+_NAME = {name.lower(): attribute for name, attribute in mapping.NAME.items()}
+_ENTERPRISE_STRING = {name.lower(): attribute for name, attribute in mapping.ENTERPRISE.items()}
 _CONTACT_SUBS = {
     "value": Field("value"),
     "type": Field("type"),
@@ -81,15 +60,13 @@ class UserFilterSpec(FilterSpec):
             return None
         if sub is None:
             if name in _STRING:
-                return Field(_STRING[name])
+                return _string_field(_STRING[name])
             if name == "id":
                 return Field("id", type="uuid")
-            if name == "externalid":
-                return Field("external_id", case_exact=True)
             if name == "active":
                 return Field("is_active", type="boolean")
         if name == "name" and sub in _NAME:
-            return Field(_NAME[sub])
+            return _string_field(_NAME[sub])
         if name == "meta" and sub == "lastmodified":
             return Field("updated_at", type="dateTime")
         if name == "meta" and sub == "created":
@@ -105,10 +82,14 @@ class UserFilterSpec(FilterSpec):
 
     def _enterprise(self, name, sub):
         if name in _ENTERPRISE_STRING and sub is None:
-            return Field(_ENTERPRISE_STRING[name])
+            return _string_field(_ENTERPRISE_STRING[name])
         if name == "manager" and sub in (None, "value"):
             return _MANAGER
         return None
+
+
+def _string_field(attribute) -> Field:
+    return Field(attribute.field, case_exact=attribute.schema.get("case_exact", False))
 
 
 USER_FILTER_SPEC = UserFilterSpec()

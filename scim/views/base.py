@@ -33,6 +33,7 @@ class ScimFrame(View):
     def dispatch(self, request, *args, **kwargs):
         try:
             _check_body_size(request)
+            self.before_handler(request, *args, **kwargs)
             return super().dispatch(request, *args, **kwargs)
         except Exception as exc:
             # django-scim2 renders unexpected errors with an integer status and its own text, and
@@ -40,6 +41,9 @@ class ScimFrame(View):
             error = as_scim_error(exc, request)
             note_failure(request, error)
             raise error from None
+
+    def before_handler(self, request, *args, **kwargs) -> None:
+        """After authentication, before django-scim2's handler."""
 
 
 class ScimView(SCIMView, ScimFrame):

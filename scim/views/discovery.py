@@ -1,8 +1,15 @@
-"""Discovery (RFC 7644 §4): what this service provider supports, and nothing it does not."""
+"""
+Discovery (RFC 7644 §4), served by django-scim2's discovery views: ServiceProviderConfig from
+SERVICE_PROVIDER_CONFIG_MODEL, ResourceTypes from the adapters' resource_type_dict, Schemas from
+SCHEMAS_GETTER. What they get wrong is corrected on their answer.
+"""
+
+import json
 
 from django.urls import reverse
+from django_scim import views as django_scim_views
 
-from scim import conf, constants
+from scim import constants
 from scim.errors import ScimError
 from scim.locations import base_location
 from scim.schema import RESOURCE_TYPES, SCHEMAS
@@ -10,67 +17,44 @@ from scim.views.base import ScimView, scim_response
 from scim.views.listing import list_response
 
 
-def service_provider_config(request) -> dict:
-    return {
-        "schemas": [constants.SERVICE_PROVIDER_CONFIG_SCHEMA],
-        "patch": {"supported": True},
-        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
-        "filter": {"supported": True, "maxResults": conf.max_results()},
-        "changePassword": {"supported": True},
-        "sort": {"supported": False},
-        "etag": {"supported": True},
-        "authenticationSchemes": [
-            {
-                "type": "oauthbearertoken",
-                "name": "OAuth Bearer Token",
-                "description": "A bearer token issued to one provisioning connection of an organization.",
-                "specUri": "https://www.rfc-editor.org/info/rfc6750",
-                "primary": True,
-            }
-        ],
-        "meta": {
-            "resourceType": "ServiceProviderConfig",
-            "location": base_location(request) + reverse("scim:service-provider-config"),
-        },
-    }
+class ServiceProviderConfigView(ScimView, django_scim_views.ServiceProviderConfigView):
+    pass
 
 
-class ServiceProviderConfigView(ScimView):
-    http_method_names = ["get"]
+class _DiscoveryList:
+    """Shared corrections of django-scim2's ResourceTypes and Schemas views."""
 
-    def get(self, request):
-        return scim_response(service_provider_config(request))
+    order: tuple[str, ...] = ()
 
-
-class ResourceTypesView(ScimView):
-    http_method_names = ["get"]
-
-    def get(self, request, uuid=None):
-        documents = {
-            rt.id: rt.to_dict(base_location(request) + reverse("scim:resource-types", kwargs={"uuid": rt.id}))
-            for rt in RESOURCE_TYPES
-        }
-        if uuid is None:
-            resources = list(documents.values())
-            return scim_response(list_response(resources, len(resources), 1))
-        if uuid not in documents:
+    def get(self, request, uuid=None, *args, **kwargs):
+        response = super().get(request, uuid, *args, **kwargs)
+        if response.status_code == 404:
+            # django-scim2 answers an unknown id with an empty 404 (RFC 7644 §3.12: an error body).
             raise ScimError(404, constants.RESOURCE_NOT_FOUND.format(id=uuid))
-        return scim_response(documents[uuid])
+        document = self.finished(request, json.loads(response.content))
+        if uuid is not None:
+            return scim_response(document)
+        # django-scim2's lists lack totalResults (django-scim2#159) and are sorted by id, not
+        # in the order the resources are described (core before extension).
+        resources = sorted(document["Resources"], key=lambda r: self.order.index(r["id"]))
+        return scim_response(list_response(resources, len(resources), 1))
+
+    def finished(self, request, document: dict) -> dict:
+        return document
 
 
-class SchemasView(ScimView):
-    http_method_names = ["get"]
+class ResourceTypesView(_DiscoveryList, ScimView, django_scim_views.ResourceTypesView):
+    order = tuple(rt.id for rt in RESOURCE_TYPES)
 
-    def get(self, request, uuid=None):
-        documents = {
-            schema.id: schema.to_dict(
-                base_location(request) + reverse("scim:schemas", kwargs={"uuid": schema.id})
-            )
-            for schema in SCHEMAS
-        }
-        if uuid is None:
-            resources = list(documents.values())
-            return scim_response(list_response(resources, len(resources), 1))
-        if uuid not in documents:
-            raise ScimError(404, constants.RESOURCE_NOT_FOUND.format(id=uuid))
-        return scim_response(documents[uuid])
+
+class SchemasView(_DiscoveryList, ScimView, django_scim_views.SchemasView):
+    order = tuple(schema.id for schema in SCHEMAS)
+
+    def finished(self, request, document: dict) -> dict:
+        if "Resources" in document:
+            document["Resources"] = [self.finished(request, r) for r in document["Resources"]]
+            return document
+        # SCHEMAS_GETTER is read once, at import: the location is added per request.
+        location = base_location(request) + reverse("scim:schemas", kwargs={"uuid": document["id"]})
+        meta = dict(document["meta"], location=location)
+        return dict(document, meta=meta)

@@ -1,77 +1,82 @@
 """
-/Groups: work groups as SCIM Group resources. Members are streamed page by page, so a group of
-100,000 members is never held in memory, and `excludedAttributes=members` reads no membership.
-PATCH answers 204 without the member list, as Entra advises (entra-scim.md §1.13).
+/Groups: work groups as SCIM Group resources, served by django-scim2's GroupsView and
+GroupSearchView. Members are streamed page by page, so a group of 100,000 members is never held in
+memory, and `excludedAttributes=members` reads no membership. PATCH answers 204 without the member
+list, as Entra advises (entra-scim.md §1.13).
 """
 
 import json
 
 from django.http import HttpResponse, StreamingHttpResponse
-from django_scim.views import GroupsView
+from django_scim import views as django_scim_views
+from django_scim.utils import get_group_model
 
-from accounts.selectors import organization_groups
 from scim import constants
-from scim.adapters.groups import WorkGroupSCIMGroup
-from scim.groups.filters import GROUP_FILTER_SPEC
-from scim.projection import project
+from scim.requests import projection
 from scim.schema import GROUP_RESOURCE
 from scim.views.listing import list_response
-from scim.views.resources import ResourceView, SearchView
+from scim.views.resources import ListingView, ResourceView, SearchMixin
 
 
-def scoped_groups(request):
-    """The one seam that scopes every Group lookup, list and filter to the caller's organization."""
-    return organization_groups(organization=request.scim.organization)
-
-
-class WorkGroupsView(ResourceView, GroupsView):
+class GroupRendering:
+    model_cls_getter = get_group_model
     log_resource_type = "Group"
     resource_type = GROUP_RESOURCE
-    filter_spec = GROUP_FILTER_SPEC
-    adapter_class = WorkGroupSCIMGroup
-    ordering = ("created_at", "id")
 
-    def scoped(self, request):
-        return scoped_groups(request)
+    def resource_chunks(self, request, obj):
+        adapter = type(self).scim_adapter_getter()(obj, request=request)
+        return _group_chunks(json.dumps(adapter.to_dict()), adapter, self.member_selection(request))
 
-    def resource_response(self, request, adapter, params, status=200):
-        # Everything that can fail is done before the response starts: once streaming, a failure
-        # could only cut the body short after a 200.
-        selection = self.member_selection(params)
-        response = StreamingHttpResponse(
-            _group_chunks(adapter, *selection), status=status, content_type=constants.SCIM_CONTENT_TYPE
-        )
-        response["ETag"] = adapter.etag
-        response["Location"] = adapter.location
-        return response
-
-    def patched_response(self, request, adapter):
-        response = HttpResponse(status=204)
-        response["ETag"] = adapter.etag
-        return response
-
-    def list_response(self, request, objects, total, start, params):
-        selection = self.member_selection(params)
+    def list_response(self, request, objects, total, start):
+        selection = self.member_selection(request)
         envelope = json.dumps(list_response([], total, start) | {"itemsPerPage": len(objects)})
+        adapter_class = type(self).scim_adapter_getter()
 
         def chunks():
             yield envelope[: -len("[]}")] + "["
             for index, group in enumerate(objects):
                 if index:
                     yield ","
-                yield from _group_chunks(self.adapter_class(group, request=request), *selection)
+                adapter = adapter_class(group, request=request)
+                yield from _group_chunks(json.dumps(adapter.to_dict()), adapter, selection)
             yield "]}"
 
         return StreamingHttpResponse(chunks(), content_type=constants.SCIM_CONTENT_TYPE)
 
-    def member_selection(self, params) -> tuple[list, list, object]:
-        """The parsed attributes and excludedAttributes, and which member keys to render."""
-        attributes, excluded = self.attribute_lists(params)
-        return attributes, excluded, _member_selection(attributes, excluded)
+    def finished(self, response):
+        # django-scim2 renders every member in memory, one query per member: they are streamed,
+        # page by page, after the group that to_dict rendered.
+        if response.status_code >= 300:
+            return response
+        selection = self.member_selection(self.request)  # fails before the response starts
+        streamed = StreamingHttpResponse(
+            _group_chunks(response.content.decode(), self.adapter, selection),
+            status=response.status_code,
+            content_type=constants.SCIM_CONTENT_TYPE,
+        )
+        streamed["Location"] = response["Location"]
+        streamed["ETag"] = self.adapter.etag
+        return streamed
+
+    def patched_response(self, request, adapter):
+        response = HttpResponse(status=204)
+        response["ETag"] = adapter.etag
+        return response
+
+    def member_selection(self, request):
+        """False: leave members out; None: whole members; a set: only those member sub-attributes."""
+        return _member_selection(*projection(request, GROUP_RESOURCE))
 
 
-def _group_chunks(adapter, attributes: list, excluded: list, member_keys):
-    text = json.dumps(project(adapter.to_dict(), attributes, excluded))
+class WorkGroupsView(GroupRendering, ResourceView, django_scim_views.GroupsView):
+    pass
+
+
+class GroupSearchView(SearchMixin, GroupRendering, ListingView, django_scim_views.GroupSearchView):
+    pass
+
+
+def _group_chunks(text: str, adapter, member_keys):
     if member_keys is False:
         yield text
         return
@@ -84,7 +89,6 @@ MEMBER_KEYS = frozenset({"value", "$ref", "type"})
 
 
 def _member_selection(attributes: list, excluded: list):
-    """False: leave members out; None: whole members; a set: only those member sub-attributes."""
     if not attributes:
         dropped = {(sub or "").lower() for _, name, sub in excluded if name.lower() == "members"}
         if "" in dropped:
@@ -96,8 +100,3 @@ def _member_selection(attributes: list, excluded: list):
         return False
     # attributes=members (no sub-attribute) asks for whole members.
     return None if "" in subs else subs | {"value"}
-
-
-class GroupSearchView(SearchView):
-    log_resource_type = "Group"
-    resource_view = WorkGroupsView

@@ -1,178 +1,172 @@
 """
-The resource endpoints (RFC 7644 §3.2–§3.6), shared by /Users and /Groups: thin views that parse
-the request, call the adapter (which calls one accounts service) and render.
+The resource endpoints (RFC 7644 §3.2–§3.6) for /Users and /Groups: django-scim2's UsersView and
+GroupsView handlers (get → get_single / get_many, post, put, patch, delete) over the adapter
+contract (from_dict, save, to_dict, handle_operations, delete), with our overrides at their
+extension points, each naming the defect it corrects.
 """
-
-import uuid
 
 from django.http import HttpResponse
 
 from provisioning_logs.models import Action
 from scim import conf, constants
-from scim.errors import ScimError, bad_request
-from scim.filters import compile_filter
-from scim.projection import parse_attribute_list
+from scim.errors import bad_request
+from scim.requests import params, parse_id, search_request_params
 from scim.views.base import ScimView
 from scim.views.listing import page_of, paging
 
 
-class ResourceView(ScimView):
+# (method, names a resource) -> what the provisioning log calls the request.
+ACTIONS = {
+    ("GET", False): Action.LOOKUP,
+    ("GET", True): Action.LOOKUP,
+    ("POST", False): Action.CREATE,
+    ("PUT", True): Action.UPDATE,
+    ("PATCH", True): Action.UPDATE,
+    ("DELETE", True): Action.DELETE,
+}
+
+
+class ListingView(ScimView):
+    """django-scim2's FilterMixin (paging, filtering, list rendering), corrected."""
+
+    lookup_field = "pk"  # the SCIM id is the primary key (django-scim2's default is a scim_id column)
+    resource_type = None  # scim.schema.ResourceType
+
+    def _page(self, request):
+        # django-scim2 caps no count and answers startIndex < 1 with 400 (RFC 7644 §3.4.2.4: cap; treat as 1).
+        return paging(params(request))
+
+    def _search(self, request, query, start, count):
+        # django-scim2 filters with raw SQL, then scopes in Python over every row it returned, and
+        # skips GET_QUERYSET_POST_PROCESSOR_GETTER (django-scim2#91): here the filter is a Q and the
+        # organization scope and ordering apply in SQL.
+        return self._build_response(request, self.queryset(request, query), start, count)
+
+    def queryset(self, request, query):
+        """The filtered resources, through django-scim2's filter parser and scoping hooks."""
+        parser = type(self).parser_getter()
+        queryset = parser.search(query, request) if query else self.model_cls.objects.all()
+        queryset = queryset.filter(**self.get_extra_filter_kwargs(request)).exclude(
+            **self.get_extra_exclude_kwargs(request)
+        )
+        return self.get_queryset_post_processor(request, queryset)
+
+    def _build_response(self, request, qs, start, count):
+        # django-scim2 counts by iterating every row and ignores attributes/excludedAttributes:
+        # COUNT in SQL (skipped when the first page is short), each resource projected by to_dict.
+        objects, total = page_of(qs, start, count)
+        return self.list_response(request, objects, total, start)
+
+    def list_response(self, request, objects: list, total: int, start: int) -> HttpResponse:
+        raise NotImplementedError
+
+
+class ResourceView(ListingView):
     http_method_names = ["get", "post", "put", "patch", "delete"]
-    resource_type = None
-    filter_spec = None
-    adapter_class = None
-    ordering: tuple[str, ...] = ()
 
-    # Hooks ---------------------------------------------------------------------------------------
+    def before_handler(self, request, *args, **kwargs) -> None:
+        names_resource = kwargs.get(self.lookup_url_kwarg) is not None
+        action = ACTIONS.get((request.method, names_resource))
+        if action is None:
+            # django-scim2 creates on POST /Users/{id} and looks up id None on PUT /Users: RFC 7644 §3.2 405.
+            self.http_method_not_allowed(request)
+        request.scim_note.action = action
+        if request.method == "GET" and not names_resource:
+            request.scim_note.looked_up(params(request).get("filter"))
 
-    def scoped(self, request):
-        """The one seam that scopes every lookup, list and filter to the caller's organization."""
-        raise NotImplementedError
+    # The adapter the handler made (its ETag goes on the answer) ------------------------------------
 
-    def for_reading(self, queryset):
-        return queryset
+    @property
+    def scim_adapter(self):
+        return self._make_adapter
 
-    def resource_response(self, request, adapter, params, status: int = 200) -> HttpResponse:
-        raise NotImplementedError
+    def _make_adapter(self, obj, request=None):
+        self.adapter = type(self).scim_adapter_getter()(obj, request=request)
+        return self.adapter
 
-    def list_response(self, request, objects: list, total: int, start: int, params) -> HttpResponse:
-        raise NotImplementedError
+    # Extension points ------------------------------------------------------------------------------
 
-    # HTTP methods --------------------------------------------------------------------------------
+    def get_object(self):
+        # django-scim2 looks a malformed id up in the database (a 500 on PostgreSQL): SCIM ids are UUIDs.
+        resource_id = parse_id(self.kwargs[self.lookup_url_kwarg])
+        if self.request.method != "GET":
+            # Writes name the resource by id only: the accounts service loads it under a row lock,
+            # where django-scim2 would read it a first time without one.
+            self.request.scim_note.resource_id = resource_id
+            obj = self.model_cls(pk=resource_id)
+            obj._state.adding = False
+            return obj
+        self.kwargs = dict(self.kwargs, **{self.lookup_url_kwarg: resource_id})
+        obj = super().get_object()
+        self.request.scim_note.took(obj)
+        return obj
 
-    def get(self, request, uuid=None):
-        if uuid is None:
-            return self.search(request, request.GET)
-        request.scim_note.action = Action.LOOKUP
-        obj = self.for_reading(self.scoped(request)).filter(pk=parse_id(uuid)).first()
-        if obj is None:
-            raise ScimError(404, constants.RESOURCE_NOT_FOUND.format(id=uuid))
-        request.scim_note.took(obj)
-        adapter = self.adapter_class(obj, request=request)
-        if request.headers.get("If-None-Match") == adapter.etag:
+    # Handlers: django-scim2's, with what it leaves out of the answer ---------------------------------
+
+    def get_single(self, request):
+        response = self.finished(super().get_single(request))
+        # django-scim2 ignores If-None-Match (RFC 7644 §3.14).
+        if request.headers.get("If-None-Match") == self.adapter.etag:
             not_modified = HttpResponse(status=304)
-            not_modified["ETag"] = adapter.etag
+            not_modified["ETag"] = self.adapter.etag
             return not_modified
-        return self.resource_response(request, adapter, request.GET)
+        return response
 
-    def post(self, request, uuid=None):
-        if uuid is not None:
-            return self.http_method_not_allowed(request)
-        request.scim_note.action = Action.CREATE
-        body = self.json_body(request)
-        request.scim_note.named_by_body(body)
-        adapter = self.adapter_class(None, request=request)
-        adapter.create(body)
-        request.scim_note.took(adapter.obj, adapter.changes)
-        return self.resource_response(request, adapter, request.GET, status=201)
+    def post(self, request, *args, **kwargs):
+        return self.finished(super().post(request, *args, **kwargs))
 
-    def put(self, request, uuid=None):
-        if uuid is None:
-            return self.http_method_not_allowed(request)
-        request.scim_note.action = Action.UPDATE
-        body = self.json_body(request)
-        request.scim_note.named_by_body(body)
-        adapter = self.writer(request, uuid)
-        adapter.replace(body, expected_version(request))
-        request.scim_note.updated(adapter.obj, adapter.changes)
-        return self.resource_response(request, adapter, request.GET)
+    def put(self, request, *args, **kwargs):
+        return self.finished(super().put(request, *args, **kwargs))
 
-    def patch(self, request, uuid=None):
-        if uuid is None:
-            return self.http_method_not_allowed(request)
-        request.scim_note.action = Action.UPDATE
-        request.scim_note.resource_id = parse_id(uuid)
-        body = self.json_body(request)
-        operations = {str(k).lower(): v for k, v in body.items()}.get("operations")
-        if not isinstance(operations, list) or not operations:
-            raise bad_request(constants.PATCH_NO_OPERATIONS, constants.INVALID_SYNTAX)
-        if len(operations) > conf.max_operations():
-            raise bad_request(
-                constants.PATCH_TOO_MANY_OPERATIONS.format(limit=conf.max_operations()), constants.TOO_MANY
-            )
-        adapter = self.writer(request, uuid)
-        adapter.patch(operations, expected_version(request))
-        request.scim_note.updated(adapter.obj, adapter.changes)
+    def patch(self, request, *args, **kwargs):
+        # django-scim2 wraps handle_operations in its own transaction: the accounts service owns it
+        # (inside django-scim2's, a held deprovisioning would be rolled back with its 503).
+        adapter = self.scim_adapter(self.get_object(), request=request)
+        adapter.handle_operations(patch_operations(self.load_body(request.body)))
         return self.patched_response(request, adapter)
 
+    # What each resource type renders -----------------------------------------------------------------
+
+    def finished(self, response):
+        """django-scim2's answer with what it leaves out (RFC 7644 §3.14 ETag)."""
+        response["ETag"] = self.adapter.etag
+        return response
+
     def patched_response(self, request, adapter) -> HttpResponse:
-        return self.resource_response(request, adapter, request.GET)
+        raise NotImplementedError
 
-    def delete(self, request, uuid=None):
-        if uuid is None:
-            return self.http_method_not_allowed(request)
-        request.scim_note.action = Action.DELETE
-        request.scim_note.resource_id = parse_id(uuid)
-        adapter = self.writer(request, uuid)
-        adapter.delete(expected_version(request))
-        request.scim_note.took(adapter.obj)
-        return HttpResponse(status=204)
 
-    # Helpers -------------------------------------------------------------------------------------
+def patch_operations(body: dict) -> list:
+    """The PatchOp's Operations (RFC 7644 §3.5.2): attribute names are case-insensitive."""
+    operations = {str(k).lower(): v for k, v in body.items()}.get("operations")
+    if not isinstance(operations, list) or not operations:
+        raise bad_request(constants.PATCH_NO_OPERATIONS, constants.INVALID_SYNTAX)
+    if len(operations) > conf.max_operations():
+        raise bad_request(
+            constants.PATCH_TOO_MANY_OPERATIONS.format(limit=conf.max_operations()), constants.TOO_MANY
+        )
+    return operations
 
-    def writer(self, request, resource_id: str):
-        """An adapter that names the resource by id only: the service loads it under a lock."""
-        return self.adapter_class.for_id(request, parse_id(resource_id))
 
-    def filtered(self, request, params):
-        queryset = self.scoped(request)
-        filter_text = params.get("filter")
-        if filter_text:
-            queryset = queryset.filter(compile_filter(filter_text, self.filter_spec))
-        return queryset
+class SearchMixin:
+    """django-scim2's <resource>/.search view (POST SearchRequest, RFC 7644 §3.4.3)."""
 
-    def search(self, request, params) -> HttpResponse:
-        request.scim_note.looked_up(params.get("filter"))
-        start, count = paging(params)
-        queryset = self.for_reading(self.filtered(request, params).order_by(*self.ordering))
-        objects, total = page_of(queryset, start, count)
-        return self.list_response(request, objects, total, start, params)
+    http_method_names = ["post"]
 
-    def attribute_lists(self, params) -> tuple[list, list]:
-        return (
-            parse_attribute_list(params.get("attributes"), self.resource_type),
-            parse_attribute_list(params.get("excludedAttributes"), self.resource_type),
+    @property
+    def model_cls(self):
+        # django-scim2's .search views scope with the model 'search', which names neither resource type.
+        return type(self).model_cls_getter()
+
+    def load_body(self, body: bytes) -> dict:
+        document = super().load_body(body)
+        self.request.scim_params = search_request_params(document)
+        self.request.scim_note.looked_up(document.get("filter"))
+        # django-scim2 requires the schemas list verbatim and a filter; RFC 7644 §3.4.3 makes the
+        # filter optional (every resource: `id pr`) and paging and attribute lists body parameters.
+        return dict(
+            document, schemas=[constants.SEARCH_REQUEST_SCHEMA], filter=document.get("filter") or MATCH_ALL
         )
 
 
-class SearchView(ScimView):
-    """POST <resource>/.search with a SearchRequest body (RFC 7644 §3.4.3)."""
-
-    http_method_names = ["post"]
-    resource_view = None
-
-    def post(self, request):
-        view = self.resource_view()
-        view.request = request
-        return view.search(request, search_request_params(self.json_body(request)))
-
-
-def search_request_params(body: dict) -> dict:
-    """A SearchRequest body as query parameters; attribute lists may be JSON arrays."""
-    params = {}
-    for key, value in body.items():
-        if key in ("attributes", "excludedAttributes") and isinstance(value, list):
-            value = ",".join(str(v) for v in value)
-        params[key] = value
-    return params
-
-
-def parse_id(resource_id: str) -> uuid.UUID:
-    """SCIM ids are UUIDs; anything else names no resource (404, not 400 or 500)."""
-    try:
-        return uuid.UUID(resource_id)
-    except ValueError:
-        raise ScimError(404, constants.RESOURCE_NOT_FOUND.format(id=resource_id)) from None
-
-
-def expected_version(request) -> int | None:
-    """The version an If-Match header (RFC 7232, weak ETag W/"n") requires; None for * or none."""
-    header = (request.headers.get("If-Match") or "").strip()
-    if not header or header == "*":
-        return None
-    # Our tags are W/"<version>" or, for users in groups, W/"<version>-<groups fingerprint>".
-    tag = header.split(",")[0].strip().removeprefix("W/").strip('"').split("-")[0]
-    try:
-        return int(tag)
-    except ValueError:
-        return -1  # matches no version: 412
+MATCH_ALL = "id pr"

@@ -1,50 +1,37 @@
-"""/Users: work accounts as SCIM User resources."""
+"""/Users: work accounts as SCIM User resources, served by django-scim2's UsersView and UserSearchView."""
 
-from django_scim.views import UsersView
+import json
 
-from accounts.selectors import live_accounts, with_groups, with_values
-from scim.adapters.users import WorkAccountSCIMUser
-from scim.projection import project
+from django_scim import views as django_scim_views
+from django_scim.utils import get_user_model
+
 from scim.schema import USER_RESOURCE
-from scim.users.filters import USER_FILTER_SPEC
 from scim.views.base import scim_response
 from scim.views.listing import list_response
-from scim.views.resources import ResourceView, SearchView
+from scim.views.resources import ListingView, ResourceView, SearchMixin
 
 
-def scoped_accounts(request):
-    """The one seam that scopes every User lookup, list and filter to the caller's organization."""
-    return live_accounts(organization=request.scim.organization)
-
-
-class WorkAccountUsersView(ResourceView, UsersView):
+class UserRendering:
+    model_cls_getter = get_user_model
     log_resource_type = "User"
     resource_type = USER_RESOURCE
-    filter_spec = USER_FILTER_SPEC
-    adapter_class = WorkAccountSCIMUser
-    ordering = ("date_joined", "id")
 
-    def scoped(self, request):
-        return scoped_accounts(request)
+    def resource_chunks(self, request, obj):
+        yield json.dumps(type(self).scim_adapter_getter()(obj, request=request).to_dict())
 
-    def for_reading(self, queryset):
-        return with_groups(with_values(queryset))
-
-    def resource_response(self, request, adapter, params, status=200):
-        attributes, excluded = self.attribute_lists(params)
-        resource = project(adapter.to_dict(), attributes, excluded)
-        return scim_response(
-            resource, status=status, headers={"ETag": adapter.etag, "Location": adapter.location}
-        )
-
-    def list_response(self, request, objects, total, start, params):
-        attributes, excluded = self.attribute_lists(params)
-        resources = [
-            project(self.adapter_class(o, request=request).to_dict(), attributes, excluded) for o in objects
-        ]
+    def list_response(self, request, objects, total, start):
+        adapter_class = type(self).scim_adapter_getter()
+        resources = [adapter_class(o, request=request).to_dict() for o in objects]
         return scim_response(list_response(resources, total, start))
 
+    def patched_response(self, request, adapter):
+        response = scim_response(adapter.to_dict(), headers={"Location": adapter.location})
+        return self.finished(response)
 
-class UserSearchView(SearchView):
-    log_resource_type = "User"
-    resource_view = WorkAccountUsersView
+
+class WorkAccountUsersView(UserRendering, ResourceView, django_scim_views.UsersView):
+    pass
+
+
+class UserSearchView(SearchMixin, UserRendering, ListingView, django_scim_views.UserSearchView):
+    pass

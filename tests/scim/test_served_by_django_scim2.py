@@ -9,6 +9,10 @@ from django_scim import views as django_scim_views
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from accounts.connections.services import entra_client_create
+from scim import hooks
+from scim.adapters.groups import WorkGroupSCIMGroup
+from scim.adapters.patching import PatchHandlers
+from scim.adapters.users import WorkAccountSCIMUser
 from scim.auth import BearerTokenAuthCheck
 from tests.conftest import ScimClient
 
@@ -114,3 +118,173 @@ def _basic(client_id: str, secret: str) -> str:
     import base64
 
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+# Handlers, adapter contract and settings hooks -----------------------------------------------------
+
+V = django_scim_views
+LIBRARY_CODE = [
+    (V.GetView, "get", "get"),
+    (V.GetView, "get_single", "get_single"),
+    (V.GetView, "get_many", "get_many"),
+    (V.PostView, "post", "post"),
+    (V.PutView, "put", "put"),
+    (V.DeleteView, "delete", "delete"),
+    (V.SearchView, "post", "search"),
+    (V.SCIMView, "get_object", "get_object"),
+    (V.ServiceProviderConfigView, "get", "ServiceProviderConfigView.get"),
+    (V.ResourceTypesView, "get", "ResourceTypesView.get"),
+    (V.ResourceTypesView, "type_dict_by_type_id", "ResourceTypesView.type_dict_by_type_id"),
+    (V.SchemasView, "get", "SchemasView.get"),
+]
+# The adapters and hooks named in SCIM_SERVICE_PROVIDER, as django-scim2 calls them.
+HOOKS = [
+    (WorkAccountSCIMUser, "from_dict", "User.from_dict"),
+    (WorkAccountSCIMUser, "to_dict", "User.to_dict"),
+    (WorkAccountSCIMUser, "save", "User.save"),
+    (WorkAccountSCIMUser, "delete", "User.delete"),
+    (WorkAccountSCIMUser, "handle_operations", "User.handle_operations"),
+    (WorkGroupSCIMGroup, "from_dict", "Group.from_dict"),
+    (WorkGroupSCIMGroup, "to_dict", "Group.to_dict"),
+    (WorkGroupSCIMGroup, "save", "Group.save"),
+    (WorkGroupSCIMGroup, "delete", "Group.delete"),
+    (WorkGroupSCIMGroup, "handle_operations", "Group.handle_operations"),
+    (PatchHandlers, "handle_add", "handle_add"),
+    (PatchHandlers, "handle_replace", "handle_replace"),
+    (PatchHandlers, "handle_remove", "handle_remove"),
+    (hooks.FilterQuery, "search", {hooks.UserFilterQuery: "USER_FILTER_PARSER.search"}),
+    (hooks.ServiceProviderConfig, "to_dict", "SERVICE_PROVIDER_CONFIG_MODEL.to_dict"),
+]
+
+
+@pytest.fixture
+def ran(monkeypatch):
+    """Names of django-scim2's handlers and of the adapter and hook methods it called."""
+    calls = []
+    for owner, name, label in LIBRARY_CODE + HOOKS:
+        original = owner.__dict__[name]
+        is_classmethod = isinstance(original, classmethod)
+        function = original.__func__ if is_classmethod else original
+
+        def recording(*args, _function=function, _label=label, **kwargs):
+            # A classmethod shared by the User and Group parsers is named by the class it ran on.
+            calls.append(
+                _label.get(args[0], "GROUP_FILTER_PARSER.search") if isinstance(_label, dict) else _label
+            )
+            return _function(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, classmethod(recording) if is_classmethod else recording)
+    for setting in ("GET_EXTRA_MODEL_FILTER_KWARGS_GETTER", "GET_QUERYSET_POST_PROCESSOR_GETTER"):
+        _spy_getter(monkeypatch, setting, calls)
+    return calls
+
+
+def _spy_getter(monkeypatch, setting, calls):
+    from django_scim.settings import scim_settings
+
+    getter = getattr(scim_settings, setting)
+
+    def recording_getter(model):
+        hook = getter(model)
+
+        def recording(*args, **kwargs):
+            calls.append(setting)
+            return hook(*args, **kwargs)
+
+        return recording
+
+    monkeypatch.setattr(scim_settings, setting, recording_getter)
+
+
+def _kinds(user_id: str, group_id: str) -> list[tuple]:
+    scoped = {"GET_EXTRA_MODEL_FILTER_KWARGS_GETTER"}
+    listed = scoped | {"GET_QUERYSET_POST_PROCESSOR_GETTER"}
+    user_search = {"search", "USER_FILTER_PARSER.search", "User.to_dict"} | listed
+    group_search = {"search", "GROUP_FILTER_PARSER.search", "Group.to_dict"} | listed
+    return [
+        ("GET", "/Users", None, {"get", "get_many", "User.to_dict"} | listed),
+        (
+            "GET",
+            '/Users?filter=userName eq "ada@contoso.com"',
+            None,
+            {"get", "get_many", "USER_FILTER_PARSER.search", "User.to_dict"} | listed,
+        ),
+        ("GET", f"/Users/{user_id}", None, {"get", "get_single", "get_object", "User.to_dict"} | scoped),
+        (
+            "POST",
+            "/Users",
+            {"schemas": [USER], "userName": "grace@contoso.com"},
+            {"post", "User.from_dict", "User.save", "User.to_dict"},
+        ),
+        (
+            "PUT",
+            f"/Users/{user_id}",
+            {"schemas": [USER], "userName": "ada@contoso.com", "title": "Countess"},
+            {"put", "User.from_dict", "User.save", "User.to_dict"},
+        ),
+        (
+            "PATCH",
+            f"/Users/{user_id}",
+            {
+                "schemas": [PATCH_OP],
+                "Operations": [
+                    {"op": "add", "path": "nickName", "value": "Ada"},
+                    {"op": "replace", "path": "title", "value": "Dr"},
+                    {"op": "remove", "path": "nickName"},
+                ],
+            },
+            {"User.handle_operations", "handle_add", "handle_replace", "handle_remove", "User.to_dict"},
+        ),
+        ("POST", "/Users/.search", {"schemas": [SEARCH], "filter": 'userName sw "ada"'}, user_search),
+        ("GET", "/Groups", None, {"get", "get_many", "Group.to_dict"} | listed),
+        (
+            "GET",
+            '/Groups?filter=displayName eq "Sales"',
+            None,
+            {"get", "get_many", "GROUP_FILTER_PARSER.search", "Group.to_dict"} | listed,
+        ),
+        ("GET", f"/Groups/{group_id}", None, {"get", "get_single", "get_object", "Group.to_dict"} | scoped),
+        (
+            "POST",
+            "/Groups",
+            {"schemas": [GROUP], "displayName": "Marketing"},
+            {"post", "Group.from_dict", "Group.save", "Group.to_dict"},
+        ),
+        (
+            "PUT",
+            f"/Groups/{group_id}",
+            {"schemas": [GROUP], "displayName": "Sales"},
+            {"put", "Group.from_dict", "Group.save", "Group.to_dict"},
+        ),
+        (
+            "PATCH",
+            f"/Groups/{group_id}",
+            {
+                "schemas": [PATCH_OP],
+                "Operations": [
+                    {"op": "add", "path": "members", "value": [{"value": user_id}]},
+                    {"op": "replace", "path": "displayName", "value": "Sales"},
+                ],
+            },
+            {"Group.handle_operations", "handle_replace"},
+        ),
+        ("POST", "/Groups/.search", {"schemas": [SEARCH], "filter": 'displayName eq "Sales"'}, group_search),
+        (
+            "GET",
+            "/ServiceProviderConfig",
+            None,
+            {"ServiceProviderConfigView.get", "SERVICE_PROVIDER_CONFIG_MODEL.to_dict"},
+        ),
+        ("GET", "/ResourceTypes", None, {"ResourceTypesView.get", "ResourceTypesView.type_dict_by_type_id"}),
+        ("GET", "/Schemas", None, {"SchemasView.get"}),
+        ("DELETE", f"/Groups/{group_id}", None, {"delete", "Group.delete"}),
+        ("DELETE", f"/Users/{user_id}", None, {"delete", "User.delete"}),
+    ]
+
+
+def test_each_kind_of_request_runs_django_scim2_handlers_adapter_contract_and_hooks(scim, resources, ran):
+    for method, path, body, expected in _kinds(*resources):
+        ran.clear()
+        response = scim.request(method, path, body)
+        assert response.status_code < 300, (method, path, response.body)
+        assert expected <= set(ran), (method, path, sorted(expected - set(ran)))

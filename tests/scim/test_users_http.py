@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import OperationalError
+from django_scim.settings import scim_settings
 
 from scim import constants
 
@@ -28,7 +29,8 @@ def test_database_outage_returns_503_with_retry_after_and_no_database_text(scim,
     def unreachable(*args, **kwargs):
         raise OperationalError('connection to server at "10.1.2.3" failed: secret detail')
 
-    monkeypatch.setattr("scim.views.users.scoped_accounts", unreachable)
+    # The organization scope (django-scim2's GET_EXTRA_MODEL_FILTER_KWARGS_GETTER) meets the outage.
+    monkeypatch.setattr(scim_settings, "GET_EXTRA_MODEL_FILTER_KWARGS_GETTER", lambda model: unreachable)
 
     response = scim.get("/Users")
 
