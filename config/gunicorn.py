@@ -72,3 +72,20 @@ preload_app = True
 # No gunicornc control socket: one path per user ($HOME/.gunicorn/gunicorn.ctl) would be shared by
 # every gunicorn on the host (two web processes on one machine, the test suite), and nothing uses it.
 control_socket_disable = True
+
+
+def on_starting(server) -> None:
+    # prometheus-client's multiprocess files must start empty, or a restart adds the previous
+    # run's counters to this one's.
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory and os.path.isdir(directory):
+        for name in os.listdir(directory):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(directory, name))
+
+
+def child_exit(server, worker) -> None:
+    # Imported here: the config file is read before Django is set up.
+    from config.metrics import gunicorn_child_exit
+
+    gunicorn_child_exit(server, worker)
