@@ -116,14 +116,14 @@ def live_server(tmp_path: Path, organization_slug: str = "livetest", admin: tupl
             log.close()
 
 
-def _wait_until_up(base_url: str, server: subprocess.Popen, log, timeout: float = 30) -> None:
+def _wait_until_up(base_url: str, server: subprocess.Popen, log, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
             log.seek(0)
             raise RuntimeError(f"server exited: {log.read().decode()[-2000:]}")
         try:
-            urllib.request.urlopen(base_url + "/scim/v2/ServiceProviderConfig", timeout=1)
+            urllib.request.urlopen(base_url + "/scim/v2/ServiceProviderConfig", timeout=5)
         except urllib.error.HTTPError:
             return  # 401 without a token: it is serving
         except OSError:
