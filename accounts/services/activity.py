@@ -4,16 +4,14 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 
 from accounts.models import ActivityAction, ActivitySource, AdminActivity
+from config import proxies
 
 
 def client_address(request) -> str | None:
-    """
-    The address the request came from. The one place that knows: behind a load balancer this is
-    where TRUSTED_PROXIES (django-ipware, ops-11a) takes X-Forwarded-For into account.
-    """
+    """The address the request came from: behind a load balancer, TRUSTED_PROXIES decides (config.proxies)."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    return proxies.client_address(request) or None
 
 
 def _organization_of(target, actor):

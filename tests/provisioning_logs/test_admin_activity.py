@@ -4,11 +4,12 @@ shown on the object (History) and in the organization's "Admin activity" list.""
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core.management import call_command
-from django.test import RequestFactory
+from django.test import RequestFactory, override_settings
 
 from accounts.connections.services import connection_get_or_create, scim_token_create
 from accounts.models import AdminActivity, OrganizationRole, WorkAccount
 from accounts.services.activity import admin_activity_record, client_address
+from config.proxies import parse_trusted_proxies
 from provisioning_logs.health import health_of
 from provisioning_logs.models import HealthState, QuarantineReason
 
@@ -38,6 +39,22 @@ def test_the_client_address_comes_from_one_helper():
     request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.7")
     assert client_address(request) == "203.0.113.7"
     assert client_address(None) is None
+
+
+@override_settings(TRUSTED_PROXIES=parse_trusted_proxies("1"))
+def test_behind_a_trusted_proxy_an_action_is_recorded_from_the_forwarded_address(
+    admin_browser, make_account, organization
+):
+    account = make_account("carol@contoso.com", organization=organization)
+
+    admin_browser.post(
+        "/admin/accounts/workaccount/",
+        {"action": "make_support", "_selected_action": [account.pk]},
+        HTTP_X_FORWARDED_FOR="198.51.100.23",
+    )
+
+    [entry] = AdminActivity.objects.all()
+    assert entry.client_address == "198.51.100.23"
 
 
 def test_a_role_change_is_recorded_with_who_what_and_from_where(admin_browser, make_account, organization):
