@@ -173,10 +173,19 @@ def send(
     if body is not None:
         kwargs.update(data=body.encode("utf-8", "surrogatepass"), content_type=content_type)
     client = Client(raise_request_exception=False)
-    started = time.monotonic()
-    response = client.generic(method, url, **kwargs)
-    content = b"".join(response.streaming_content) if response.streaming else response.content
-    return response, content, time.monotonic() - started
+    for _attempt in range(2):
+        started = time.monotonic()
+        response = client.generic(method, url, **kwargs)
+        content = b"".join(response.streaming_content) if response.streaming else response.content
+        elapsed = time.monotonic() - started
+        # A slow answer is timed once more when repeating it changes nothing (a read, a search, a
+        # refusal): a slow path is slow twice, a busy shared machine's scheduling hiccup is not.
+        repeatable = (
+            response.status_code >= 400 or method in ("GET", "HEAD", "OPTIONS") or path.endswith(".search")
+        )
+        if elapsed < ANSWER_SECONDS or not repeatable:
+            break
+    return response, content, elapsed
 
 
 NOT_IMPLEMENTED = ("/scim/v2/Bulk", "/scim/v2/Me")
