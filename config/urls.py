@@ -1,10 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from oauth2_provider import views as oauth2_views
 
 from accounts.connections.authorize import ProvisioningAuthorizationView
 from config.metrics import metrics_view
+from scim.views.base import NotFoundView as ScimRootView
 
 
 admin.site.site_header = "Work Accounts"
@@ -18,6 +19,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("scim/v2/", include("scim.urls", namespace="scim")),
+    # The base URL without its slash is answered too: APPEND_SLASH would redirect it (a SCIM client
+    # does not follow) or, for POST/PUT/PATCH with DEBUG on, raise RuntimeError (a 500).
+    re_path(r"^scim/v2$", ScimRootView.as_view(), name="scim-base"),
     path("api/", include("provisioning_logs.api.urls", namespace="api")),
     # OAuth 2.0 authorization and token endpoints only; django-oauth-toolkit's
     # application-management pages are never exposed (any signed-in user could register clients).

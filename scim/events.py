@@ -111,8 +111,41 @@ def _error_fields(response, note: ScimNote) -> tuple[str, str]:
     return "", ""
 
 
+STREAM_FAILED = "The answer failed after it had started ({error}); the client got an incomplete body."
+STREAM_CUT = "The client closed the connection before the answer was complete."
+
+
 def record_request(request, response) -> None:
-    """Log the request if it can be tied to a connection (a bearer nobody issued cannot)."""
+    """Log the request if it can be tied to a connection (a bearer nobody issued cannot).
+
+    A streamed answer (a group's members) is logged when its last chunk is out, as a failure if
+    the stream broke off: logged before, a failure mid-stream was recorded as a success (issue 12)."""
+    if response.streaming:
+        recorded = []
+        chunks = response.streaming_content  # read before it is replaced
+        response.streaming_content = _recorded_stream(request, response, chunks, recorded)
+        # An answer closed before its first chunk (never iterated) is recorded on close (Django
+        # has no public close hook; its closers list is what close() runs).
+        response._resource_closers.append(lambda: recorded or _record(request, response, STREAM_CUT))
+        return
+    _record(request, response)
+
+
+def _recorded_stream(request, response, chunks, recorded: list):
+    failure = STREAM_CUT
+    try:
+        yield from chunks
+        failure = None
+    except Exception as exc:
+        logger.exception("SCIM answer failed while streaming: %s %s", request.method, request.path)
+        failure = STREAM_FAILED.format(error=type(exc).__name__)
+        raise
+    finally:
+        recorded.append(True)
+        _record(request, response, stream_failure=failure)
+
+
+def _record(request, response, stream_failure: str | None = None) -> None:
     if not settings.PROVISIONING_LOG_ENABLED:
         return
     note: ScimNote = getattr(request, "scim_note", None) or ScimNote()
@@ -122,12 +155,16 @@ def record_request(request, response) -> None:
         return
     try:
         scim_type, detail = _error_fields(response, note)
+        http_status = response.status_code
+        if stream_failure is not None:
+            # The 200 is sent, but the answer is not whole: the log says what the client got.
+            scim_type, detail, http_status = "", stream_failure, 500
         record = EventRecord(
             organization=connection.organization,
             connection=connection,
             method=request.method,
             path=_logged_path(request),
-            http_status=response.status_code,
+            http_status=http_status,
             duration_ms=int((time.monotonic() - note.started) * 1000),
             request_id=getattr(request, "request_id", "") or request.headers.get("client-request-id", ""),
             client_address=client_address(request),

@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Upper
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
@@ -32,6 +33,7 @@ from scim2_filter_parser.parser import SCIMParser
 
 from scim import constants
 from scim.errors import ScimError, bad_request
+from scim.json_body import text_problem
 
 
 UNKNOWN_FILTER_ATTRIBUTE = "The filter uses '{path}', which is not a filterable attribute of {resource}."
@@ -39,8 +41,10 @@ BAD_FILTER = "The filter is not valid SCIM filter syntax: {reason}."
 BAD_OPERATOR = "The filter cannot apply '{op}' to '{path}' ({type})."
 BAD_FILTER_VALUE = "The filter compares '{path}' with {value!r}, which is not a valid {type}."
 FILTER_TOO_LONG = "The filter is longer than {limit} characters."
+FILTER_TOO_DEEP = "The filter nests parentheses and brackets deeper than {limit} levels."
 FILTER_NOT_TEXT = "The filter must be a string."
-MAX_FILTER_LENGTH = 2000
+FILTER_BAD_TEXT = "The filter holds {what}, which no SCIM attribute accepts."
+BAD_FILTER_DATETIME = "The filter compares '{path}' with {value!r}, a dateTime outside years 1 to 9999 (UTC)."
 
 _ORDERING = {"gt": GreaterThan, "ge": GreaterThanOrEqual, "lt": LessThan, "le": LessThanOrEqual}
 # meta.created and meta.lastModified are rendered to the millisecond, so they are compared as
@@ -52,6 +56,7 @@ _BARE_GUID = re.compile(
     r"(?i)(?<![\w.:$-])(eq|ne|co|sw|ew|gt|ge|lt|le)(\s+)"
     r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![\w.:$-])"
 )
+_BRACKETS = re.compile(r"[()\[\]]")
 _PLACEHOLDER = "s{index}"  # a COMP_VALUE no other token can produce (those are true/false/null/digits)
 _KEYWORDS = {"true": True, "false": False, "null": None}
 
@@ -140,9 +145,19 @@ def parse_filter(text: str) -> ParsedFilter:
     """Parse filter text (also the `[...]` of PATCH value paths); bad syntax → invalidFilter."""
     if not isinstance(text, str):
         raise bad_request(FILTER_NOT_TEXT, constants.INVALID_FILTER)
-    if len(text) > MAX_FILTER_LENGTH:
-        raise bad_request(FILTER_TOO_LONG.format(limit=MAX_FILTER_LENGTH), constants.INVALID_FILTER)
+    # Limits before parsing (issue 12): the parser and the compiler build and walk a tree as deep
+    # as the nesting, so 10,000 "(" cost a RecursionError.
+    limit = settings.SCIM_MAX_FILTER_LENGTH
+    if len(text) > limit:
+        raise bad_request(FILTER_TOO_LONG.format(limit=limit), constants.INVALID_FILTER)
     prepared, literals = _extract_literals(text)
+    _check_nesting(prepared)
+    for literal in literals:
+        # A lone surrogate or NUL cannot be compared with stored text (the database refuses it):
+        # invalidFilter, as for any other value the filter cannot compare (RFC 7644 §3.12).
+        problem = text_problem(literal)
+        if problem:
+            raise bad_request(FILTER_BAD_TEXT.format(what=problem), constants.INVALID_FILTER)
     try:
         tree = _ScimFilterParser().parse(SCIMLexer().tokenize(prepared))
     except _FilterSyntaxError as exc:
@@ -151,7 +166,42 @@ def parse_filter(text: str) -> ParsedFilter:
         raise _syntax_error(str(exc) or "it ends unexpectedly") from None
     if tree is None:
         raise _syntax_error("it is empty")
-    return ParsedFilter(tree=tree, literals=tuple(literals))
+    return ParsedFilter(tree=_balanced(tree), literals=tuple(literals))
+
+
+def _balanced(node):
+    """The tree with each chain of one operator (`a or b or c …`, which the parser builds
+    left-deep, as deep as it is long) rebuilt balanced: every walker of the tree (compiler, PATCH
+    value filters, member selection) recurses log2(n) deep, not n (600 terms: RecursionError).
+    `and` and `or` are associative, so the meaning is unchanged; operands keep their order."""
+    if isinstance(node, ast.Filter):
+        return ast.Filter(_balanced(node.expr), node.negated, node.namespace)
+    if not isinstance(node, ast.LogExpr):
+        return node
+    op = node.op.lower()
+    operands, pending = [], [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, ast.Filter) and not item.negated and item.namespace is None:
+            inner = item.expr
+            if isinstance(inner, ast.LogExpr) and inner.op.lower() == op:
+                item = inner
+        if isinstance(item, ast.LogExpr) and item.op.lower() == op:
+            pending.extend((item.expr2, item.expr1))
+        else:
+            operands.append(_balanced(item))
+    return _joined(node.op, operands)
+
+
+def _joined(op: str, operands: list):
+    if len(operands) == 1:
+        return operands[0]
+    middle = len(operands) // 2
+    return ast.LogExpr(
+        op,
+        ast.Filter(_joined(op, operands[:middle]), False, None),
+        ast.Filter(_joined(op, operands[middle:]), False, None),
+    )
 
 
 def compile_filter(text: str, spec: FilterSpec) -> Q:
@@ -177,6 +227,19 @@ def _extract_literals(text: str) -> tuple[str, list[str]]:
         raise _syntax_error("a string is not closed")
     pieces.append(_quote_bare_guids(rest, literals))
     return "".join(pieces), literals
+
+
+def _check_nesting(prepared: str) -> None:
+    """Refuse "(" and "[" nested beyond SCIM_MAX_FILTER_DEPTH (string literals are already out)."""
+    limit = settings.SCIM_MAX_FILTER_DEPTH
+    depth = 0
+    for bracket in _BRACKETS.findall(prepared):
+        if bracket in "([":
+            depth += 1
+            if depth > limit:
+                raise bad_request(FILTER_TOO_DEEP.format(limit=limit), constants.INVALID_FILTER)
+        else:
+            depth = max(depth - 1, 0)
 
 
 def _quote_bare_guids(fragment: str, literals: list[str]) -> str:
@@ -352,9 +415,16 @@ def _compare_datetime(lookup: str, op: str, value: str, path_text: str) -> Q:
         )
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=UTC)
-    floor = moment - timedelta(microseconds=moment.microsecond % 1000)
-    at_or_after = floor if floor == moment else floor + DATETIME_RESOLUTION  # rendered >= moment
-    after = floor + DATETIME_RESOLUTION  # rendered > moment
+    try:
+        # In UTC, as stored: "9999-12-31T23:59:59-14:00" is past year 9999 there (OverflowError).
+        moment = moment.astimezone(UTC)
+        floor = moment - timedelta(microseconds=moment.microsecond % 1000)
+        at_or_after = floor if floor == moment else floor + DATETIME_RESOLUTION  # rendered >= moment
+        after = floor + DATETIME_RESOLUTION  # rendered > moment
+    except OverflowError:
+        raise bad_request(
+            BAD_FILTER_DATETIME.format(path=path_text, value=value), constants.INVALID_FILTER
+        ) from None
     if op == "gt":
         return Q(**{f"{lookup}__gte": after})
     if op == "ge":

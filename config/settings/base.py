@@ -63,6 +63,8 @@ MIDDLEWARE = [
     # /healthz and /readyz, before host validation, the HTTPS redirect and sessions.
     "config.health.HealthCheckMiddleware",
     "config.middleware.RequestIdMiddleware",
+    # Everything Django itself answers under /scim/v2/ (DisallowedHost, 404, 500…) as SCIM JSON.
+    "scim.middleware.ScimBoundaryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files from STATIC_ROOT (compressed, hashed names cached for a year where STORAGES
     # says so: production and embedded).
@@ -427,6 +429,14 @@ SCIM_MAX_RESULTS = env_int("SCIM_MAX_RESULTS", 200)
 SCIM_DEFAULT_COUNT = env_int("SCIM_DEFAULT_COUNT", 100)
 SCIM_MAX_BODY_BYTES = env_int("SCIM_MAX_BODY_BYTES", 1024 * 1024)
 SCIM_MAX_OPERATIONS = env_int("SCIM_MAX_OPERATIONS", 1000)
+# Hostile-input limits (scim.json_body, scim.filters), checked before parsing work grows.
+SCIM_MAX_JSON_DEPTH = env_int("SCIM_MAX_JSON_DEPTH", 32)
+SCIM_MAX_JSON_KEYS = env_int("SCIM_MAX_JSON_KEYS", 1000)
+SCIM_MAX_JSON_ITEMS = env_int("SCIM_MAX_JSON_ITEMS", 100_000)
+SCIM_MAX_FILTER_LENGTH = env_int("SCIM_MAX_FILTER_LENGTH", 16 * 1024)
+SCIM_MAX_FILTER_DEPTH = env_int("SCIM_MAX_FILTER_DEPTH", 32)
+# Longer query strings get a SCIM 414: POST …/.search carries longer filters in its body.
+SCIM_MAX_QUERY_BYTES = env_int("SCIM_MAX_QUERY_BYTES", 16 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(SCIM_MAX_BODY_BYTES + 1024, 2_621_440)
 
 # LOGGING

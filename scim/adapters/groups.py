@@ -11,12 +11,12 @@ from django_scim.adapters import SCIMGroup
 
 from accounts import services
 from accounts.attributes import GroupAttributes
-from accounts.selectors import group_member_pages
 from scim import constants
 from scim.adapters.patching import PatchHandlers
 from scim.adapters.users import _domain_errors, etag, format_timestamp, stored_pk
 from scim.groups.document import canonicalise, from_document, to_document, to_member_uuids
 from scim.groups.patch import split_group_patch
+from scim.groups.snapshot import member_pages
 from scim.locations import resource_location
 from scim.projection import project
 from scim.requests import expected_version, projection
@@ -74,7 +74,7 @@ class WorkGroupSCIMGroup(PatchHandlers, SCIMGroup):
         """JSON text of the members, one page at a time ("value", "$ref", "type")."""
         users = resource_location(self.request, "scim:users", "X")[:-1]  # …/scim/v2/Users/
         first = True
-        for page in group_member_pages(group_id=self.obj.pk):
+        for page in member_pages(group_id=self.obj.pk):
             members = []
             for account_id in page:
                 # RFC 7643 §4.2 members carry value, $ref and type (no display: clients that

@@ -16,8 +16,10 @@ from django_scim.views import SCIMView
 
 from scim import constants
 from scim.auth import note_failure
-from scim.errors import ScimError, as_scim_error, bad_request, body_too_large, error_response
+from scim.errors import ScimError, as_scim_error, body_too_large, error_response
 from scim.events import ScimNote, record_request
+from scim.json_body import parse_body
+from scim.limits import check_request_limits
 
 
 def scim_response(document: dict, status: int = 200, headers: dict | None = None) -> HttpResponse:
@@ -32,7 +34,7 @@ class ScimFrame(View):
 
     def dispatch(self, request, *args, **kwargs):
         try:
-            _check_body_size(request)
+            check_request_limits(request)
             self.before_handler(request, *args, **kwargs)
             return super().dispatch(request, *args, **kwargs)
         except Exception as exc:
@@ -78,31 +80,13 @@ class ScimView(SCIMView, ScimFrame):
         )
 
     def load_body(self, body: bytes) -> dict:
-        # django-scim2 has no size limit, accepts any JSON value and words its errors its own way.
+        # django-scim2 has no size or nesting limit, accepts any JSON value and words its errors its own way.
         if len(body) > settings.SCIM_MAX_BODY_BYTES:
             raise body_too_large()
-        try:
-            document = json.loads(body.decode("utf-8") or "null")
-        except (UnicodeDecodeError, ValueError) as exc:
-            reason = exc.args[0] if isinstance(exc, ValueError) and exc.args else "not UTF-8"
-            raise bad_request(
-                constants.BODY_NOT_JSON.format(reason=reason), constants.INVALID_SYNTAX
-            ) from None
-        if not isinstance(document, dict):
-            raise bad_request(constants.BODY_NOT_OBJECT, constants.INVALID_SYNTAX)
-        return document
+        return parse_body(body)
 
     def json_body(self, request) -> dict:
         return self.load_body(request.body)
-
-
-def _check_body_size(request) -> None:
-    try:
-        declared = int(request.headers.get("Content-Length") or 0)
-    except ValueError:
-        declared = 0
-    if declared > settings.SCIM_MAX_BODY_BYTES:
-        raise body_too_large()
 
 
 class NotFoundView(ScimView):

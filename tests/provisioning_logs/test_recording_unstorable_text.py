@@ -50,38 +50,46 @@ def test_storable_reaches_keys_and_nested_values():
     assert stored == {"\\ud800": ["\\u0000", {"k": "\\ud800"}], "n": 1}
 
 
-def test_a_create_with_a_lone_surrogate_in_an_ignored_field_is_recorded(scim):
+# Issue 12: a body holding a lone surrogate or NUL, even in a field we ignore, is refused with 400
+# invalidValue (scim.json_body) and changes nothing; the refusal is recorded, its body escaped.
+
+
+def test_a_create_with_a_lone_surrogate_in_an_ignored_field_is_refused_and_recorded(scim):
     answer = scim.post("/Users", entra_user("ada@contoso.com", ignoredNote=SURROGATE))
-    assert answer.status_code == 201
+    assert answer.status_code == 400
+    assert not WorkAccount.objects.filter(user_name="ada@contoso.com").exists()
     event = last_event()
-    assert (event.action, event.status, event.http_status, event.identity) == (
+    assert (event.action, event.status, event.http_status, event.identity, event.scim_type) == (
         "Create",
-        "Success",
-        201,
-        "ada@contoso.com",
+        "Failure",
+        400,
+        "",
+        "invalidValue",
     )
     assert '"ignoredNote": "\\ud800"' in event.request_body  # still JSON, saying what was sent
     assert json.loads(event.request_body)["ignoredNote"] == SURROGATE
 
 
-def test_a_disable_with_a_lone_surrogate_in_an_ignored_field_is_recorded(scim, create_user):
+def test_a_disable_with_a_lone_surrogate_in_an_ignored_field_is_refused_and_recorded(scim, create_user):
     user = create_user("ada@contoso.com")
-    assert scim.patch(f"/Users/{user['id']}", disable_with({"comment": SURROGATE})).status_code == 200
+    assert scim.patch(f"/Users/{user['id']}", disable_with({"comment": SURROGATE})).status_code == 400
+    assert WorkAccount.objects.get(pk=user["id"]).is_active
     event = last_event()
-    assert (event.action, event.status, str(event.resource_id)) == ("Disable", "Success", user["id"])
-    assert event.modified_properties == [{"name": "active", "old": True, "new": False}]
+    assert (event.action, event.status, str(event.resource_id)) == ("Update", "Failure", user["id"])
+    assert event.modified_properties == []
 
 
-def test_a_create_with_a_nul_byte_in_an_ignored_field_is_recorded(scim):
+def test_a_create_with_a_nul_byte_in_an_ignored_field_is_refused_and_recorded(scim):
     answer = scim.post("/Users", entra_user("ada@contoso.com", ignoredNote=f"a{NUL}b"))
-    assert answer.status_code == 201
+    assert answer.status_code == 400
     assert '"ignoredNote": "a\\u0000b"' in last_event().request_body
 
 
-def test_a_disable_with_a_nul_byte_in_an_ignored_field_is_recorded(scim, create_user):
+def test_a_disable_with_a_nul_byte_in_an_ignored_field_is_refused_and_recorded(scim, create_user):
     user = create_user("ada@contoso.com")
-    assert scim.patch(f"/Users/{user['id']}", disable_with({"comment": NUL})).status_code == 200
-    assert (last_event().action, last_event().status) == ("Disable", "Success")
+    assert scim.patch(f"/Users/{user['id']}", disable_with({"comment": NUL})).status_code == 400
+    assert WorkAccount.objects.get(pk=user["id"]).is_active
+    assert (last_event().action, last_event().status) == ("Update", "Failure")
 
 
 @pytest.mark.parametrize("text", [SURROGATE, f"x{NUL}y"], ids=["surrogate", "nul"])
@@ -95,15 +103,15 @@ def test_unstorable_text_in_a_stored_attribute_is_recorded_with_the_answer_given
     assert storable_text(text) in event.request_body
 
 
-def test_a_lone_surrogate_in_a_searched_username_is_recorded(scim):
+def test_a_lone_surrogate_in_a_searched_username_is_refused_and_recorded(scim):
     search = {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
         "filter": f'userName eq "{SURROGATE}"',
     }
     answer = scim.post("/Users/.search", search)
     event = last_event()
-    assert event.http_status == answer.status_code
-    assert event.identity == "\\ud800"
+    assert (answer.status_code, event.http_status, event.status) == (400, 400, "Failure")
+    assert "\\ud800" in event.request_body
 
 
 # A failure to record ------------------------------------------------------------------------------
@@ -159,7 +167,7 @@ def test_a_failure_to_record_never_lets_a_guarded_disable_through(
     health = health_of(organization.connections.get())
     health.guard_count = 2
     health.save()
-    disable = disable_with({"comment": SURROGATE})
+    disable = disable_with({})
     answers = [scim.patch(f"/Users/{user}", disable) for user in users]
     assert [answer.status_code for answer in answers] == [200, 200, 503]
     assert answers[2].body["detail"] == HELD.format(done=2, total=3, limit=2, organization="Contoso")
