@@ -117,7 +117,7 @@ def test_a_failed_scim_request_reaches_sentry_without_body_or_token(scim, monkey
     def broken(request):
         raise RuntimeError(f"cannot check the body of a request with Bearer {scim.token}")
 
-    monkeypatch.setattr(scim_base, "_check_body_size", broken)
+    monkeypatch.setattr(scim_base, "check_request_limits", broken)
     # Joined at run time: Sentry sends the source lines around a frame, and this is one of them.
     password = "-".join(("S3cret!pass", "for", "sentry"))
     body = entra_user(password=password)
