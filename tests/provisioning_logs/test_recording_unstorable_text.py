@@ -171,5 +171,7 @@ def test_the_connection_page_shows_requests_that_could_not_be_recorded(admin_bro
     ConnectionHealth.objects.update_or_create(
         connection=connection, defaults={"organization": organization, "recording_failures": 3}
     )
-    page = admin_browser.get(f"/admin/accounts/provisioningconnection/{connection.pk}/change/").content.decode()
+    page = admin_browser.get(
+        f"/admin/accounts/provisioningconnection/{connection.pk}/change/"
+    ).content.decode()
     assert "3 requests could not be recorded in the provisioning log" in page
