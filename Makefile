@@ -87,3 +87,8 @@ bench-logs: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
+
+## screenshots: PNGs of the main pages at 1440 and 390 px into screenshots/ (git-ignored; not in CI)
+.PHONY: screenshots
+screenshots: $(VENV)/.installed-test
+	$(BIN)/python scripts/screenshots.py --out screenshots
