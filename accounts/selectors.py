@@ -188,15 +188,15 @@ def group_member_page(*, group: WorkGroup, after=None, size: int = MEMBER_PAGE_S
     rows = GroupMembership.objects.filter(group=group)
     if after is not None:
         rows = rows.filter(account_id__gt=after)
-    page = list(
-        rows.order_by("account_id")
-        .select_related("account")
-        .only("account_id", "account__user_name", "account__display_name", "account__is_active")[: size + 1]
-    )
-    more = len(page) > size
-    page = page[:size]
+    # The ids first (an index-only range of the membership key), then those accounts by primary
+    # key: joined in one query, PostgreSQL merge-joined the accounts from the start of their index
+    # (340 ms for a middle page of 100,000 members).
+    ids = list(rows.order_by("account_id").values_list("account_id", flat=True)[: size + 1])
+    more = len(ids) > size
+    ids = ids[:size]
+    accounts = WorkAccount.objects.filter(pk__in=ids).only("user_name", "display_name", "is_active")
     return MemberPage(
-        members=[membership.account for membership in page],
-        next_after=page[-1].account_id if more else None,
+        members=sorted(accounts, key=lambda account: account.pk),
+        next_after=ids[-1] if more else None,
         total=GroupMembership.objects.filter(group=group).count(),
     )

@@ -5,9 +5,10 @@ change (`make screenshots`; not run in CI, the PNGs are not committed).
     .venv/bin/python scripts/screenshots.py [--out screenshots] [--port 8590]
 
 Steps: a throw-away SQLite database -> migrate -> seed_demo (contoso, its admin, a SCIM token) ->
-gunicorn on 127.0.0.1:PORT -> Entra-shaped SCIM requests over HTTP (accounts with a manager and
-e-mails, a group and its members, a disable, a conflict) -> Debian's Chromium signs in as the demo
-admin, then as a provisioned employee, and writes <page>-<width>.png -> stops the server.
+Django's server on 127.0.0.1:PORT (as make run, with its static files) -> Entra-shaped SCIM
+requests over HTTP (accounts with a manager and e-mails, a group and its members, a disable, a
+conflict) -> Debian's Chromium signs in as the demo admin, then as a provisioned employee, and
+writes <page>-<width>.png -> stops the server.
 """
 
 import argparse
@@ -188,7 +189,8 @@ def main() -> int:
             **os.environ,
             "DATABASE_URL": f"sqlite:///{tmp}/screenshots.sqlite3",
             "DJANGO_SETTINGS_MODULE": "config.settings.base",
-            "DJANGO_DEBUG": "false",
+            # As `make run` serves the demo: Django's server with its static files.
+            "DJANGO_DEBUG": "true",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "PORTAL_BASE_URL": base,
         }
@@ -207,16 +209,7 @@ def main() -> int:
         token = re.search(r"^\s+(wat_\S+)$", seeded, re.M).group(1)
         log = open(Path(tmp) / "server.log", "w+b")  # noqa: SIM115 (closed below)
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi:application",
-                "-b",
-                f"127.0.0.1:{args.port}",
-                "-w",
-                "2",
-            ],
+            [*manage, "runserver", f"127.0.0.1:{args.port}", "--noreload"],
             cwd=ROOT,
             env=env,
             stdout=log,
