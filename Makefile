@@ -50,6 +50,7 @@ $(XMLSEC1):
 
 ## run: install, migrate, collect static files, seed the demo organization (contoso), serve with
 ## gunicorn (config/gunicorn.py) on http://$(HOST):$(PORT)
+run: export PORTAL_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(VENV)/.installed
 	$(EMBEDDED) $(BIN)/python manage.py migrate --noinput
 	$(EMBEDDED) $(BIN)/python manage.py collectstatic --noinput -v 0
@@ -110,3 +111,8 @@ clean:
 .PHONY: bench-cluster
 bench-cluster: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/cluster.py
+
+## screenshots: PNGs of the main pages at 1440 and 390 px into screenshots/ (git-ignored; not in CI)
+.PHONY: screenshots
+screenshots: $(VENV)/.installed-test
+	$(BIN)/python scripts/screenshots.py --out screenshots

@@ -1,6 +1,7 @@
 """Reads of organizations, work accounts and groups. Every account query starts from live_accounts()."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
@@ -107,3 +108,111 @@ def group_member_pages(*, group_id, page_size: int = 5000) -> Iterator[list]:
         if len(page) < page_size:
             return
         last = page[-1]
+
+
+# Portal pages --------------------------------------------------------------------------------------
+
+# (human label, SCIM name, model field) in the order a person reads an account.
+PROFILE_FIELDS = (
+    ("Display name", "displayName", "display_name"),
+    ("User name", "userName", "user_name"),
+    ("Given name", "name.givenName", "name_given_name"),
+    ("Middle name", "name.middleName", "name_middle_name"),
+    ("Family name", "name.familyName", "name_family_name"),
+    ("Full name", "name.formatted", "name_formatted"),
+    ("Prefix", "name.honorificPrefix", "name_honorific_prefix"),
+    ("Suffix", "name.honorificSuffix", "name_honorific_suffix"),
+    ("Nickname", "nickName", "nick_name"),
+    ("Job title", "title", "title"),
+    ("Department", "department", "department"),
+    ("Division", "division", "division"),
+    ("Company", "organization (enterprise)", "enterprise_organization"),
+    ("Cost center", "costCenter", "cost_center"),
+    ("Employee number", "employeeNumber", "employee_number"),
+    ("User type", "userType", "user_type"),
+    ("Preferred language", "preferredLanguage", "preferred_language"),
+    ("Locale", "locale", "locale"),
+    ("Time zone", "timezone", "timezone"),
+    ("Profile URL", "profileUrl", "profile_url"),
+    ("Source id", "externalId", "external_id"),
+)
+VALUE_LABELS = {
+    ValueAttribute.EMAILS: ("E-mail", "emails"),
+    ValueAttribute.PHONE_NUMBERS: ("Phone", "phoneNumbers"),
+    ValueAttribute.ADDRESSES: ("Address", "addresses"),
+}
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    label: str
+    scim_name: str
+    value: str
+
+
+def contact_text(row: WorkAccountValue) -> str:
+    """One e-mail, phone number or address as a person reads it: "a@b.example (work, primary)"."""
+    if row.attribute == ValueAttribute.ADDRESSES:
+        text = row.formatted or ", ".join(
+            part
+            for part in (row.street_address, row.locality, row.region, row.postal_code, row.country)
+            if part
+        )
+    else:
+        text = row.value or row.display or ""
+    notes = ", ".join(note for note in (row.type, "primary" if row.primary else "") if note)
+    return f"{text} ({notes})" if notes else text
+
+
+def account_profile(*, account: WorkAccount) -> list[ProfileRow]:
+    """The attributes of an account that are set, with human labels and their SCIM names."""
+    rows = [
+        ProfileRow(label, scim_name, str(getattr(account, field)))
+        for label, scim_name, field in PROFILE_FIELDS
+        if getattr(account, field) not in (None, "")
+    ]
+    for value in account.multi_values.all():
+        label, scim_name = VALUE_LABELS[value.attribute]
+        text = contact_text(value)
+        if text:
+            rows.append(ProfileRow(label, scim_name, text))
+    if account.roles:
+        roles = [
+            str(role.get("value") or role.get("display") or role) if isinstance(role, dict) else str(role)
+            for role in account.roles
+        ]
+        rows.append(ProfileRow("Roles", "roles", ", ".join(roles)))
+    return rows
+
+
+MEMBER_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    members: list
+    next_after: object  # the last id shown when there are more, else None
+    total: int
+
+
+def group_member_page(*, group: WorkGroup, after=None, size: int = MEMBER_PAGE_SIZE) -> MemberPage:
+    """
+    One page of a group's members in id order, by keyset (`after` the last id of the previous
+    page): the membership key (group, account) serves it, so page 2,000 of a 100,000-member group
+    costs what page 1 does.
+    """
+    rows = GroupMembership.objects.filter(group=group)
+    if after is not None:
+        rows = rows.filter(account_id__gt=after)
+    # The ids first (an index-only range of the membership key), then those accounts by primary
+    # key: joined in one query, PostgreSQL merge-joined the accounts from the start of their index
+    # (340 ms for a middle page of 100,000 members).
+    ids = list(rows.order_by("account_id").values_list("account_id", flat=True)[: size + 1])
+    more = len(ids) > size
+    ids = ids[:size]
+    accounts = WorkAccount.objects.filter(pk__in=ids).only("user_name", "display_name", "is_active")
+    return MemberPage(
+        members=sorted(accounts, key=lambda account: account.pk),
+        next_after=ids[-1] if more else None,
+        total=GroupMembership.objects.filter(group=group).count(),
+    )

@@ -15,16 +15,19 @@ import time
 from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.forms import PasswordForm, UsernameForm
+from accounts.landing import after_signin_url
 from accounts.models import Organization, WorkAccount
+from accounts.selectors import account_profile
 from accounts.services.signin import signin_with_password
 from accounts.sso.services import (
     sso_configuration_for_username,
@@ -83,6 +86,9 @@ def signin_username(request):
     hint = _organization_hint(
         (request.POST if request.method == "POST" else request.GET).get(ORGANIZATION_FIELD, "")
     )
+    if request.method == "GET" and request.user.is_authenticated and not request.user.is_staff:
+        # A signed-in member sent here by the admin portal (which members may not open).
+        return redirect(after_signin_url(request.user, next_url))
     if request.method == "POST":
         form = UsernameForm(request.POST)
         if form.is_valid():
@@ -186,7 +192,7 @@ def _signed_in(request, account: WorkAccount, username: str, next_url: str):
         return _sso_required(request, sso, username, next_url)
     login(request, account)  # rotates the session key (fixation); the choices go with it
     request.session.pop(SESSION_CHOICES, None)
-    return redirect(next_url)
+    return redirect(after_signin_url(account, next_url))
 
 
 def _sso_required(request, sso, username: str, next_url: str):
@@ -198,6 +204,28 @@ def _sso_required(request, sso, username: str, next_url: str):
 @require_POST
 @csrf_protect
 def signout(request):
-    next_url = _next_url(request)
     logout(request)
-    return redirect(_with_next("signin", next_url))
+    return redirect("signed-out")
+
+
+@require_safe
+def signed_out(request):
+    return render(request, "accounts/signed_out.html")
+
+
+@require_safe
+def home(request):
+    """The site's root ("View site"): the portal, a member's own page, or the sign-in page."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("signin")
+    return redirect("admin:index" if user.is_staff else "my-account")
+
+
+@never_cache
+@login_required
+@require_safe
+def my_account(request):
+    """A provisioned employee's own page: who they are, their organization, who manages the account."""
+    context = {"account": request.user, "profile": account_profile(account=request.user)}
+    return render(request, "accounts/my_account.html", context)

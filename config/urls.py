@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from oauth2_provider import views as oauth2_views
 
 from accounts.connections.authorize import ProvisioningAuthorizationView
+from config import admin_navigation
 from config.metrics import metrics_view
 from scim.views.base import NotFoundView as ScimRootView
 
@@ -11,6 +12,10 @@ from scim.views.base import NotFoundView as ScimRootView
 admin.site.site_header = "Work Accounts"
 admin.site.site_title = "Work Accounts"
 admin.site.index_title = "Organization administration"
+# "View site" leads to the root, which sends each person to their start page.
+admin.site.site_url = "/"
+admin.site.logout_template = "accounts/signed_out.html"
+admin_navigation.install(admin.site)
 
 urlpatterns = [
     # One sign-in page for everyone (username, then Continue): the admin's own login form is

@@ -234,6 +234,61 @@ def modified_properties(event: ProvisioningEvent) -> list[dict]:
     ]
 
 
+ADDRESS_KEYS = (
+    "street_address",
+    "streetAddress",
+    "locality",
+    "region",
+    "postal_code",
+    "postalCode",
+    "country",
+)
+
+
+def _element_text(element) -> str:
+    """One element of a multi-valued attribute as a person reads it: "a@b.example (work, primary)"."""
+    if not isinstance(element, dict):
+        return property_value(element)
+    text = element.get("value") or element.get("formatted") or ""
+    if not text:
+        text = ", ".join(str(element[key]) for key in ADDRESS_KEYS if element.get(key))
+    text = str(text or element.get("display") or "")
+    if not text:
+        text = ", ".join(f"{key}: {property_value(item)}" for key, item in element.items())
+    notes = ", ".join(
+        note for note in (str(element.get("type") or ""), "primary" if element.get("primary") else "") if note
+    )
+    return f"{text} ({notes})" if notes else text
+
+
+@dataclass(frozen=True)
+class PropertySide:
+    """An old or new value on the event page: a text, or the elements of a list one per line."""
+
+    text: str
+    items: tuple[str, ...] = ()
+
+
+def readable_side(value) -> PropertySide:
+    if isinstance(value, list):
+        return PropertySide(text="", items=tuple(_element_text(element) for element in value))
+    if isinstance(value, dict):
+        return PropertySide(text=_element_text(value))
+    return PropertySide(text=property_value(value))
+
+
+def readable_properties(event: ProvisioningEvent) -> list[dict]:
+    """The modified properties for the event page: multi-valued ones (emails, addresses) as lists."""
+    return [
+        {
+            "name": str(change.get("name", "")),
+            "sides": (readable_side(change.get("old")), readable_side(change.get("new"))),
+        }
+        for change in event.modified_properties or ()
+        if isinstance(change, dict)
+    ]
+
+
 def pretty_body(body: str) -> str:
     """The redacted request body, indented when it is JSON (a cut body is shown as stored)."""
     if not body:
@@ -249,6 +304,7 @@ class EventDetail:
     steps: list[Step]
     troubleshooting: Troubleshooting
     modified_properties: list[dict]
+    readable_properties: list[dict]
     request_body: str
     summary: list[tuple[str, object]]
 
@@ -259,6 +315,7 @@ def event_detail(event: ProvisioningEvent) -> EventDetail:
         steps=steps(event),
         troubleshooting=troubleshooting(event),
         modified_properties=modified_properties(event),
+        readable_properties=readable_properties(event),
         request_body=pretty_body(event.request_body),
         summary=summary(event),
     )

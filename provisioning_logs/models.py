@@ -135,6 +135,9 @@ class ProvisioningEvent(models.Model):
     request_body = models.TextField(blank=True)
 
     class Meta:
+        # One name for the list everywhere (Entra's "Provisioning logs"); one row is an event.
+        verbose_name = "provisioning event"
+        verbose_name_plural = "provisioning logs"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="event_org_created"),

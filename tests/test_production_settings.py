@@ -120,3 +120,11 @@ def test_a_malformed_trusted_proxies_value_is_refused():
     result = _manage({**PRODUCTION_ENV, "TRUSTED_PROXIES": "the balancer"}, "check")
     assert result.returncode != 0
     assert "TRUSTED_PROXIES must be a number of proxies or addresses/CIDR networks" in result.stderr
+
+
+def test_the_embedded_demo_knows_its_own_address_with_the_port():
+    embedded = {"DJANGO_SETTINGS_MODULE": "config.settings.embedded"}
+    assert _setting(embedded, "PORTAL_BASE_URL") == "http://127.0.0.1:8000"
+    assert _setting({**embedded, "PORTAL_BASE_URL": "http://127.0.0.1:8123/"}, "PORTAL_BASE_URL") == (
+        "http://127.0.0.1:8123"
+    )

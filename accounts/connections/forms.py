@@ -3,6 +3,7 @@
 from django import forms
 
 from accounts.connections.models import ProvisioningConnection
+from accounts.connections.selectors import connection_free_name
 from accounts.connections.services import DEFAULT_CONNECTION_NAME, ENTRA_REDIRECT_URI
 from accounts.models import Organization
 
@@ -28,6 +29,10 @@ class ConnectEntraForm(forms.Form):
             # Organization admins connect their own organization only.
             del self.fields["organization"]
         self.fixed_organization = organization
+        # The seeded (or any earlier) connection already has the default name: offer a free one.
+        self.fields["name"].initial = connection_free_name(
+            base=DEFAULT_CONNECTION_NAME, organization=organization
+        )
 
     def clean_extra_redirect_uris(self):
         return [

@@ -58,3 +58,21 @@ def connection_get_for_refused_credential(secret: str) -> ProvisioningConnection
     if token is None or token.application is None:
         return None
     return getattr(token.application, "provisioning_connection", None)
+
+
+def connection_free_name(*, base: str, organization=None) -> str:
+    """
+    `base`, or "`base` 2", "`base` 3"… : the first name no connection of the organization has
+    (of any organization when none is given, for the platform's form where it is chosen later).
+    Names are compared as the unique constraint compares them.
+    """
+    connections = ProvisioningConnection.objects.all()
+    if organization is not None:
+        connections = connections.filter(organization=organization)
+    taken = set(connections.filter(name__startswith=base).values_list("name", flat=True))
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base} {number}" in taken:
+        number += 1
+    return f"{base} {number}"

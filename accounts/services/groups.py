@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.attributes import GroupAttributes
 from accounts.exceptions import AccountNotFound, InvalidAttributeValue, VersionMismatch
-from accounts.models import GroupMembership, Organization, WorkGroup
+from accounts.models import GroupMembership, Organization, WorkAccount, WorkGroup
 from accounts.selectors import live_accounts
 from accounts.services.common import IntegrityErrorTranslator, PropertyChange, check_length
 
@@ -72,7 +72,7 @@ def group_create(
         if value is not None
     )
     if member_ids:
-        changes += (PropertyChange("members", None, f"+{len(member_ids)}"),)
+        changes += (members_change(_names_of(sorted(member_ids)), {}),)
     return GroupChange(group=group, attributes=attributes, changes=changes, members_added=len(member_ids))
 
 
@@ -105,9 +105,9 @@ def group_update(
         ]
         if changes:
             _validate(desired)
-        added_ids, removed = _apply_membership(organization, group, membership)
-        if added_ids or removed:
-            changes.append(PropertyChange("members", None, f"+{len(added_ids)} -{removed}"))
+        added, removed = _apply_membership(organization, group, membership)
+        if added or removed:
+            changes.append(members_change(added, removed))
         if changes:
             group.display_name, group.external_id = desired.display_name, desired.external_id
             group.updated_at, group.version = timezone.now(), group.version + 1
@@ -116,9 +116,9 @@ def group_update(
         group=group,
         attributes=desired,
         changes=tuple(changes),
-        members_added=len(added_ids),
-        members_removed=removed,
-        added_ids=tuple(added_ids),
+        members_added=len(added),
+        members_removed=len(removed),
+        added_ids=tuple(added),
     )
 
 
@@ -135,10 +135,10 @@ def _update_members(
             group = WorkGroup.objects.get(organization=organization, pk=group_id)
         except (WorkGroup.DoesNotExist, ValueError):
             raise AccountNotFound(GROUP_NOT_FOUND.format(group_id=group_id)) from None
-        added_ids, removed = _apply_membership(organization, group, membership)
+        added, removed = _apply_membership(organization, group, membership)
         changes = ()
-        if added_ids or removed:
-            changes = (PropertyChange("members", None, f"+{len(added_ids)} -{removed}"),)
+        if added or removed:
+            changes = (members_change(added, removed),)
             now = timezone.now()
             WorkGroup.objects.filter(pk=group.pk).update(updated_at=now, version=F("version") + 1)
             # The in-memory version is a lower bound: a concurrent request may have bumped it too.
@@ -148,9 +148,9 @@ def _update_members(
         group=group,
         attributes=attributes,
         changes=changes,
-        members_added=len(added_ids),
-        members_removed=removed,
-        added_ids=tuple(added_ids),
+        members_added=len(added),
+        members_removed=len(removed),
+        added_ids=tuple(added),
     )
 
 
@@ -203,7 +203,10 @@ def _refuse_missing(member_ids, found) -> None:
 
 
 def _apply_membership(organization: Organization, group: WorkGroup, membership: MembershipUpdate):
-    """Return (ids added, number removed). Reads only the rows named by the change."""
+    """
+    Return (accounts added, accounts removed) as {id: name}. Reads only the rows named by the
+    change, names included, so the log can say who was added or removed without another query.
+    """
     if membership.replacement is not None:
         wanted = set(membership.replacement)
         _check_members_exist(organization, wanted)
@@ -214,24 +217,62 @@ def _apply_membership(organization: Organization, group: WorkGroup, membership: 
         _insert_members(group, added)
         if removed:
             GroupMembership.objects.filter(group=group, account_id__in=removed).delete()
-        return sorted(added), len(removed)
+        return _names_of(sorted(added)), _names_of(sorted(removed))
 
-    added = []
+    added = {}
     if membership.add:
         # One query: which ids are accounts of the organization, and which are members already.
         rows = (
             _lock_for_membership(live_accounts(organization=organization).filter(pk__in=membership.add))
             .annotate(is_member=Exists(GroupMembership.objects.filter(group=group, account=OuterRef("pk"))))
-            .values_list("pk", "is_member")
+            .values_list("pk", "is_member", "display_name", "user_name")
         )
-        found = dict(rows)
+        found = {
+            pk: (is_member, display_name or user_name) for pk, is_member, display_name, user_name in rows
+        }
         _refuse_missing(membership.add, found)
-        added = sorted(pk for pk, is_member in found.items() if not is_member)
+        added = {pk: name for pk, (is_member, name) in sorted(found.items()) if not is_member}
         _insert_members(group, added)
-    removed = 0
+    removed = {}
     if membership.remove:
-        removed, _ = GroupMembership.objects.filter(group=group, account_id__in=membership.remove).delete()
+        rows = (
+            WorkAccount.objects.filter(pk__in=membership.remove)
+            .annotate(is_member=Exists(GroupMembership.objects.filter(group=group, account=OuterRef("pk"))))
+            .filter(is_member=True)
+            .values_list("pk", "display_name", "user_name")
+        )
+        removed = {pk: display_name or user_name for pk, display_name, user_name in sorted(rows)}
+        if removed:
+            GroupMembership.objects.filter(group=group, account_id__in=removed).delete()
     return added, removed
+
+
+NAMED_MEMBERS = 10
+
+
+def _names_of(account_ids: list) -> dict:
+    """{id: displayName or userName} of the first NAMED_MEMBERS ids, None for the others (not read)."""
+    named = dict.fromkeys(account_ids)
+    rows = WorkAccount.objects.filter(pk__in=account_ids[:NAMED_MEMBERS]).values_list(
+        "pk", "display_name", "user_name"
+    )
+    for pk, display_name, user_name in rows:
+        named[pk] = display_name or user_name
+    return named
+
+
+def members_change(added: dict, removed: dict) -> PropertyChange:
+    """
+    The log's "members" property: who was added and removed, by name ("+ Alice Example, − Bob"),
+    the first NAMED_MEMBERS of each and a count of the rest.
+    """
+    parts = []
+    for sign, accounts, verb in (("+", added, "added"), ("−", removed, "removed")):
+        names = [name for name in accounts.values() if name][:NAMED_MEMBERS]
+        parts += [f"{sign} {name}" for name in names]
+        if len(accounts) > len(names):
+            parts.append(f"{sign} {len(accounts) - len(names):,} more {verb}")
+    return PropertyChange("members", None, ", ".join(parts))
 
 
 def _lock_for_membership(accounts):

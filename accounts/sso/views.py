@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.landing import after_signin_url
 from accounts.sso import refusals
 from accounts.sso.locations import portal_base
 from accounts.sso.metadata import sp_metadata_xml
@@ -157,7 +158,7 @@ def sso_acs(request, slug):
     else:
         next_url = _safe_next(request, relay_state) or _default_next()
     login(request, account, backend=settings.AUTHENTICATION_BACKENDS[0])  # rotates the session key
-    return redirect(next_url)
+    return redirect(after_signin_url(account, next_url))
 
 
 @require_GET

@@ -39,3 +39,6 @@ def _embedded_secret_key() -> str:
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "") or _embedded_secret_key()
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
+# The demo's address as `make run` serves it (HOST/PORT there set it), so SCIM meta.location and
+# the URLs create_entra_client prints carry the port.
+PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -4,27 +4,27 @@ provisioning_logs, so the history is added here, by re-registering subclasses of
 admins (their actions and permissions unchanged).
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import admin
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.urls import reverse
 
 from accounts.admin import WorkAccountAdmin, WorkGroupAdmin
 from accounts.models import WorkAccount, WorkGroup
 from provisioning_logs.selectors import HISTORY_LIMIT, event_history
 
 
-ENTRA_MANAGED_NOTE = "Microsoft Entra ID manages these fields; change them in Entra, not here."
-
-
 class ProvisioningHistoryMixin:
-    """Adds the note that Entra owns the fields and the object's last provisioning events."""
-
-    change_form_template = "admin/provisioning_logs/provisioned_change_form.html"
+    """Adds the object's last provisioning events and a link to all of them in the log."""
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
+            changelist = reverse("admin:provisioning_logs_provisioningevent_changelist")
             context.update(
-                entra_managed_note=ENTRA_MANAGED_NOTE,
                 provisioning_history=event_history(obj=obj),
                 history_limit=HISTORY_LIMIT,
+                history_search_url=f"{changelist}?{urlencode({SEARCH_VAR: str(obj.pk)})}",
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
 

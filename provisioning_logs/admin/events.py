@@ -4,14 +4,20 @@ an event's detail page with Entra's four tabs. Organization admins and support s
 own organization's events; nobody adds, changes or deletes one, superusers included.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import admin
-from django.urls import path
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_safe
 
 from accounts.admin import OrganizationScopedAdmin
+from accounts.models import WorkAccount, WorkGroup
+from accounts.templatetags.portal import local_time
 from provisioning_logs.admin import dashboard, exports
 from provisioning_logs.admin.filters import ConnectionFilter, ResourceTypeFilter, TimeRangeFilter
+from provisioning_logs.admin.onboarding import first_run_checklist
 from provisioning_logs.admin.paging import CappedPaginator, EventChangeList, page_number_of
 from provisioning_logs.event_detail import event_detail
 from provisioning_logs.models import ProvisioningEvent
@@ -19,9 +25,35 @@ from provisioning_logs.selectors import event_search, reader_scope
 
 
 SEARCH_HELP = (
-    "Search by a whole userName or displayName (any case), externalId, id or request id; "
-    "a GUID finds the events of the account or group with that id or externalId."
+    "Search by the start of a userName or displayName (any case) or of an externalId, or by an id "
+    "or request id; a GUID finds the events of the account or group with that id or externalId."
 )
+
+
+def truncated(text: str):
+    """A cell that the column width may cut with an ellipsis; the whole text stays on hover."""
+    if not text:
+        return "—"
+    return format_html('<span class="cell-truncate" title="{}">{}</span>', text, text)
+
+
+def event_object_url(event: ProvisioningEvent) -> str | None:
+    """The portal page of the event's account or group, if it still exists (tombstones included)."""
+    model = {"User": WorkAccount, "Group": WorkGroup}.get(event.resource_type)
+    if model is None or event.resource_id is None:
+        return None
+    if not model.objects.filter(pk=event.resource_id, organization_id=event.organization_id).exists():
+        return None
+    return reverse(f"admin:accounts_{model._meta.model_name}_change", args=[event.resource_id])
+
+
+def identity_events_url(event: ProvisioningEvent) -> str | None:
+    """The log searched for the event's object: by its id when known, else by the name looked up."""
+    term = str(event.resource_id) if event.resource_id else event.identity
+    if not term:
+        return None
+    changelist = reverse("admin:provisioning_logs_provisioningevent_changelist")
+    return f"{changelist}?{urlencode({SEARCH_VAR: term})}"
 
 
 @admin.register(ProvisioningEvent)
@@ -33,6 +65,8 @@ class ProvisioningEventAdmin(OrganizationScopedAdmin):
         "identity_label",
         "status_label",
         "http_status",
+        "source_id",
+        "target_id",
         "connection_name",
         "duration",
     )
@@ -88,7 +122,7 @@ class ProvisioningEventAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="time")
     def time(self, event):
-        return f"{event.created_at:%Y-%m-%d %H:%M:%S} UTC"
+        return local_time(event.created_at)
 
     @admin.display(description="resource type")
     def resource_type_label(self, event):
@@ -96,7 +130,19 @@ class ProvisioningEventAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="identity")
     def identity_label(self, event):
-        return event.identity or event.external_id or (str(event.resource_id) if event.resource_id else "—")
+        return truncated(
+            event.identity or event.external_id or (str(event.resource_id) if event.resource_id else "")
+        )
+
+    @admin.display(description="source id")
+    def source_id(self, event):
+        """Entra's "Source ID" column: the object's id in Entra, sent here as externalId."""
+        return truncated(event.external_id)
+
+    @admin.display(description="target id")
+    def target_id(self, event):
+        """Entra's "Target ID" column: our id of the account or group."""
+        return truncated(str(event.resource_id) if event.resource_id else "")
 
     @admin.display(description="status")
     def status_label(self, event):
@@ -106,7 +152,7 @@ class ProvisioningEventAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="connection")
     def connection_name(self, event):
-        return event.connection.name
+        return truncated(event.connection.name)
 
     @admin.display(description="duration")
     def duration(self, event):
@@ -119,6 +165,7 @@ class ProvisioningEventAdmin(OrganizationScopedAdmin):
             **(extra_context or {}),
             "title": "Provisioning logs",
             "export_row_limit": f"{exports.EXPORT_ROW_LIMIT:,}",
+            "checklist": first_run_checklist(user=request.user, request=request),
         }
         return super().changelist_view(request, extra_context)
 
@@ -128,12 +175,14 @@ class ProvisioningEventAdmin(OrganizationScopedAdmin):
                 title="Provisioning event",
                 subtitle=str(obj),
                 event=obj,
+                event_object_url=event_object_url(obj),
+                identity_events_url=identity_events_url(obj),
             )
             detail = event_detail(obj)
             context.update(
                 steps=detail.steps,
                 troubleshooting=detail.troubleshooting,
-                modified_properties=detail.modified_properties,
+                modified_properties=detail.readable_properties,
                 summary=detail.summary,
                 request_body=detail.request_body,
             )

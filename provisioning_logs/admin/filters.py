@@ -3,7 +3,7 @@ List filters of the provisioning log. None of them reads the events table to bui
 with a million events, a DISTINCT over a column would cost more than the page itself.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -50,10 +50,22 @@ def _moment(text: str, *, end_of_day: bool) -> datetime:
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
 
 
+def _input_value(text: str, *, end_of_day: bool) -> str:
+    """A since/until parameter as a datetime-local input's value (UTC, to the minute)."""
+    if not text:
+        return ""
+    try:
+        moment = _moment(text, end_of_day=end_of_day)
+    except (ValueError, OverflowError):
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
 class TimeRangeFilter(admin.ListFilter):
     """
     Quick ranges (today, last 7 days, last 30 days) through `when`, and any range through `since`
-    and `until` (a date or an ISO date-time; a date `until` includes that whole day).
+    and `until` (a date or an ISO date-time to the minute, as the form's datetime-local inputs
+    send it; a date `until` includes that whole day, a date-time `until` is exclusive).
     """
 
     title = "time"
@@ -116,6 +128,8 @@ class TimeRangeFilter(admin.ListFilter):
         ]
         self.since_value = self.used_parameters.get(self.SINCE, "")
         self.until_value = self.used_parameters.get(self.UNTIL, "")
+        self.since_input = _input_value(self.since_value, end_of_day=False)
+        self.until_input = _input_value(self.until_value, end_of_day=True)
         when = self.used_parameters.get(self.WHEN)
         yield {
             "selected": not self.used_parameters,

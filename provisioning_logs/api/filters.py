@@ -115,8 +115,8 @@ class EventFilter(filters.FilterSet):
         method="filter_identity",
         max_length=255,
         help_text=(
-            "The portal's search: a whole userName or displayName (any case), an externalId, a request "
-            "id, or a GUID that is the id or externalId of an account or group."
+            "The portal's search: the start of a userName or displayName (any case) or of an "
+            "externalId, a request id, or a GUID that is the id or externalId of an account or group."
         ),
     )
     request_id = filters.CharFilter(max_length=128, help_text="The client's request id, exactly.")

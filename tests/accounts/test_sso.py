@@ -136,11 +136,20 @@ def test_continue_sends_an_sso_account_to_its_identity_provider(sso, alice, idp)
     assert "Signature" not in query
 
 
-def test_sp_initiated_sign_in_signs_in_and_follows_next(sso, alice, idp):
+def test_sp_initiated_sign_in_signs_in_and_follows_next(sso, support, idp):
+    client = Client()
+    location = _to_idp(client, "support@contoso.com", next_url="/admin/accounts/")
+    response = _post(client, idp.answer(location, "support@contoso.com"))
+    assert (response.status_code, response["Location"]) == (302, "/admin/accounts/")
+    assert _signed_in_as(client) == str(support.pk)
+
+
+def test_a_member_signed_in_for_the_portal_lands_on_their_own_page(sso, alice, idp):
+    # Members may not open the admin portal: sent there, they would bounce to the sign-in page.
     client = Client()
     location = _to_idp(client, next_url="/admin/accounts/")
     response = _post(client, idp.answer(location, "alice@contoso.com"))
-    assert (response.status_code, response["Location"]) == (302, "/admin/accounts/")
+    assert (response.status_code, response["Location"]) == (302, "/me/")
     assert _signed_in_as(client) == str(alice.pk)
 
 
@@ -159,15 +168,15 @@ def test_idp_initiated_sign_in_signs_in_to_the_portal(sso, support, idp):
     assert client.get(ADMIN_INDEX).status_code == 200
 
 
-def test_idp_initiated_sign_in_follows_a_relay_state_on_this_site(sso, alice, idp):
+def test_idp_initiated_sign_in_follows_a_relay_state_on_this_site(sso, support, idp):
     client = Client()
-    response = _post(client, _unsolicited(idp, relay_state="/admin/accounts/"))
+    response = _post(client, _unsolicited(idp, "support@contoso.com", relay_state="/admin/accounts/"))
     assert response["Location"] == "/admin/accounts/"
 
 
 @pytest.mark.parametrize("relay_state", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"])
-def test_relay_state_off_site_is_ignored(sso, alice, idp, relay_state):
-    response = _post(Client(), _unsolicited(idp, relay_state=relay_state))
+def test_relay_state_off_site_is_ignored(sso, support, idp, relay_state):
+    response = _post(Client(), _unsolicited(idp, "support@contoso.com", relay_state=relay_state))
     assert (response.status_code, response["Location"]) == (302, ADMIN_INDEX)
 
 
@@ -176,12 +185,14 @@ def test_next_off_site_never_reaches_the_relay_state(sso, alice, idp):
     location = _to_idp(client, next_url="https://evil.example/")
     assert parse_qs(urlsplit(location).query)["RelayState"] == [ADMIN_INDEX]
     response = _post(client, idp.answer(location, "alice@contoso.com"))
-    assert response["Location"] == ADMIN_INDEX
+    # alice is a member: the portal's start page is her own page.
+    assert response["Location"] == "/me/"
 
 
-def test_sp_initiated_sign_in_returns_to_the_next_it_started_with_whatever_the_relay_state(sso, alice, idp):
+def test_sp_initiated_sign_in_returns_to_the_next_it_started_with_whatever_the_relay_state(sso, support, idp):
     client = Client()
-    posted = idp.answer(_to_idp(client, next_url="/admin/accounts/"), "alice@contoso.com")
+    location = _to_idp(client, "support@contoso.com", next_url="/admin/accounts/")
+    posted = idp.answer(location, "support@contoso.com")
     response = _post(client, posted, RelayState="/admin/")
     assert response["Location"] == "/admin/accounts/"
 

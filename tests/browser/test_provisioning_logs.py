@@ -290,7 +290,7 @@ def test_support_staff_read_logs_but_find_no_edit_or_delete_controls(
     expect_no_edit_controls(page)
     alice.click()
     expect(page.locator("#entra-managed-note")).to_be_visible()
-    expect(page.locator(".field-user_name")).to_contain_text("alice@contoso.com")
+    expect(page.locator("#account-user-name")).to_have_text("alice@contoso.com")
     expect(page.locator("#provisioning-history .provisioning-history-event")).to_have_count(1)
     expect(page.locator("#provisioning-history")).to_contain_text("Create")
     expect_no_edit_controls(page)

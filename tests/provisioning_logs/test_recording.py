@@ -274,7 +274,7 @@ def test_create_group_with_members_records_a_members_property(scim, alice):
     assert scim.post("/Groups", body).status_code == 201
     assert last_event().modified_properties == [
         {"name": "displayName", "old": None, "new": "Engineering"},
-        {"name": "members", "old": None, "new": "+1"},
+        {"name": "members", "old": None, "new": "+ Alice Adams"},
     ]
 
 
@@ -296,7 +296,7 @@ def test_member_add_patch_records_group_update_with_members(scim, alice):
         "identity": "Engineering",
         "scim_type": "",
         "detail": "",
-        "modified_properties": [{"name": "members", "old": None, "new": "+1 -0"}],
+        "modified_properties": [{"name": "members", "old": None, "new": "+ Alice Adams"}],
     }
 
 

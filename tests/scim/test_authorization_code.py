@@ -390,4 +390,11 @@ def test_create_entra_client_prints_authorization_url_and_redirect_uris(organiza
 
 def test_create_entra_client_refuses_a_plain_http_redirect_uri(organization):
     with pytest.raises(CommandError, match="must be an absolute https:// URL"):
-        call_command("create_entra_client", "contoso", "--redirect-uri", "http://insecure.example/cb")
+        call_command(
+            "create_entra_client",
+            "contoso",
+            "--redirect-uri",
+            "http://insecure.example/cb",
+            "--base-url",
+            "https://wa.example",
+        )

@@ -1,14 +1,21 @@
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.connections.locations import entra_connection_settings
+from accounts.connections.selectors import connection_free_name
 from accounts.connections.services import DEFAULT_CONNECTION_NAME, entra_client_create
 from accounts.exceptions import AccountsError
 from accounts.models import ActivityAction
 from accounts.services import organization_get
 from accounts.services.activity import admin_activity_record
-from accounts.sso.locations import portal_base
+
+
+NO_BASE_URL = (
+    "Say where Entra reaches the portal: --base-url http://HOST:PORT, or set PORTAL_BASE_URL "
+    "(the demo of make run is at http://127.0.0.1:8000)."
+)
 
 
 class Command(BaseCommand):
@@ -20,7 +27,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("slug")
-        parser.add_argument("--name", default=DEFAULT_CONNECTION_NAME)
+        parser.add_argument(
+            "--name",
+            default=None,
+            help=f'The connection\'s name (default: "{DEFAULT_CONNECTION_NAME}", numbered when taken).',
+        )
         parser.add_argument(
             "--redirect-uri",
             action="append",
@@ -29,12 +40,20 @@ class Command(BaseCommand):
             help="An extra https redirect URI besides https://portal.azure.com/TokenAuthorize (repeatable).",
         )
         parser.add_argument(
-            "--base-url", default=None, help="The portal's public URL (default: PORTAL_BASE_URL)."
+            "--base-url",
+            default=None,
+            help="The portal's public URL with its port, e.g. http://127.0.0.1:8000 "
+            "(default: PORTAL_BASE_URL).",
         )
 
     def handle(self, *args, slug, name, redirect_uris, base_url, **options):
+        base = (base_url or settings.PORTAL_BASE_URL or "").rstrip("/")
+        if not base:
+            # Without it the URLs would say http://localhost/… with no port, which Entra cannot reach.
+            raise CommandError(NO_BASE_URL)
         try:
             organization = organization_get(slug=slug)
+            name = name or connection_free_name(base=DEFAULT_CONNECTION_NAME, organization=organization)
             issued = entra_client_create(
                 organization=organization, name=name, extra_redirect_uris=redirect_uris
             )
@@ -46,4 +65,4 @@ class Command(BaseCommand):
             target=issued.connection,
             command="create_entra_client",
         )
-        self.stdout.write(json.dumps(entra_connection_settings(base_url or portal_base(), issued), indent=2))
+        self.stdout.write(json.dumps(entra_connection_settings(base, issued), indent=2))

@@ -205,7 +205,10 @@ def test_filter_by_cycle(api, mixed):
         ("ext-alice", ["create"]),  # an externalId
         ("req-conflict", ["conflict"]),  # a request id
         (str(ALICE_ID), ["skipped", "create"]),  # our id
-        ("alice", []),  # whole values only, as in the portal
+        ("alice", ["skipped", "create"]),  # the start of a userName, as in the portal
+        ("SAL", ["group"]),  # the start of a displayName
+        ("ext-al", ["create"]),  # the start of an externalId
+        ("contoso", []),  # a prefix, not a substring
     ],
 )
 def test_identity_has_the_portals_search_semantics(api, mixed, term, expected):
