@@ -64,24 +64,27 @@ def check_document(document: dict, text: str) -> None:
     item_limit = settings.SCIM_MAX_JSON_ITEMS
     # Strict UTF-8 and strict JSON let neither in raw: only a \u escape can make one.
     check_text = "\\u" in text
-    pending = [(document, 1)]
-    while pending:
-        item, depth = pending.pop()
+    # Level by level: one list per depth instead of a (value, depth) pair per container.
+    level, depth = [document], 1
+    while level:
         if depth > depth_limit:
             raise _too_deep()
-        if isinstance(item, dict):
-            if len(item) > key_limit:
-                raise bad_request(BODY_TOO_MANY_KEYS.format(limit=key_limit), constants.INVALID_SYNTAX)
-            values = item.values()
+        deeper = []
+        for item in level:
+            if type(item) is dict:
+                if len(item) > key_limit:
+                    raise bad_request(BODY_TOO_MANY_KEYS.format(limit=key_limit), constants.INVALID_SYNTAX)
+                values = item.values()
+                if check_text:
+                    _check_text(item.keys())
+            else:
+                if len(item) > item_limit:
+                    raise bad_request(BODY_TOO_MANY_ITEMS.format(limit=item_limit), constants.INVALID_SYNTAX)
+                values = item
             if check_text:
-                _check_text(item.keys())
-        else:
-            if len(item) > item_limit:
-                raise bad_request(BODY_TOO_MANY_ITEMS.format(limit=item_limit), constants.INVALID_SYNTAX)
-            values = item
-        if check_text:
-            _check_text(values)
-        pending.extend([(value, depth + 1) for value in values if isinstance(value, dict | list)])
+                _check_text(values)
+            deeper.extend([value for value in values if type(value) is dict or type(value) is list])
+        level, depth = deeper, depth + 1
 
 
 def _check_text(values) -> None:
