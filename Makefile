@@ -50,12 +50,11 @@ $(XMLSEC1):
 
 ## run: install, migrate, collect static files, seed the demo organization (contoso), serve with
 ## gunicorn (config/gunicorn.py) on http://$(HOST):$(PORT)
-run: export PORTAL_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(VENV)/.installed
 	$(EMBEDDED) $(BIN)/python manage.py migrate --noinput
 	$(EMBEDDED) $(BIN)/python manage.py collectstatic --noinput -v 0
 	$(EMBEDDED) $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
-	$(EMBEDDED) GUNICORN_BIND=$(HOST):$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) $(BIN)/gunicorn config.wsgi:application -c config/gunicorn.py
+	$(EMBEDDED) PORTAL_BASE_URL=http://$(HOST):$(PORT) GUNICORN_BIND=$(HOST):$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) $(BIN)/gunicorn config.wsgi:application -c config/gunicorn.py
 
 ## dev: Django's development server with autoreload and DEBUG on (config/settings/development.py)
 dev: $(VENV)/.installed

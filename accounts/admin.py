@@ -118,8 +118,8 @@ class DetailPageMixin:
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def history_view(self, request, object_id, extra_context=None):
-        return self.change_view(request, object_id, extra_context=extra_context)
+    # history_view stays Django's: the admin activity trail (who changed a role, and when) is
+    # shown there, apart from the provisioning history on the page itself.
 
 
 @admin.register(WorkAccount)

@@ -15,7 +15,10 @@ SECTIONS = (
             "provisioning_logs.ApiClient",
         ),
     ),
-    ("Organization settings", ("accounts.Organization", "accounts.SsoConfiguration")),
+    (
+        "Organization settings",
+        ("accounts.Organization", "accounts.SsoConfiguration", "accounts.AdminActivity"),
+    ),
 )
 OTHER = "Other"
 
