@@ -1,6 +1,7 @@
 """Shared fixtures: organizations, SCIM tokens and a bearer-authenticated SCIM client."""
 
 import json
+import os
 
 import pytest
 from django.test import Client
@@ -195,3 +196,14 @@ def eager_celery():
     conf.task_always_eager = conf.task_eager_propagates = True
     yield
     conf.task_always_eager, conf.task_eager_propagates = saved
+
+
+def pytest_collection_modifyitems(config, items):
+    # Tests that bring their own SQLite or no database at all (server processes, settings, unit
+    # files) prove nothing more the second time: the PostgreSQL pass skips them (CI's budget).
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        return
+    once = pytest.mark.skip(reason="independent of the database: runs once, in the SQLite pass")
+    for item in items:
+        if item.get_closest_marker("sqlite_pass_only"):
+            item.add_marker(once)

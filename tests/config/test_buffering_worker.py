@@ -16,7 +16,7 @@ from benchmarks.slow_clients import normal_requests
 from tests.config.server_process import BIN, Server, base_environment, free_port
 
 
-pytestmark = pytest.mark.live_server_process
+pytestmark = [pytest.mark.live_server_process, pytest.mark.sqlite_pass_only]
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,9 @@ import pytest
 from tests.config.server_process import ROOT, procfile
 
 
+pytestmark = pytest.mark.sqlite_pass_only
+
+
 VENV_BIN = "/srv/work-accounts/.venv/bin/"
 
 

@@ -14,7 +14,7 @@ import pytest
 from tests.config.server_process import BIN, Server, base_environment, free_port, makefile_recipe, run
 
 
-pytestmark = pytest.mark.live_server_process
+pytestmark = [pytest.mark.live_server_process, pytest.mark.sqlite_pass_only]
 
 
 @pytest.fixture(scope="module")

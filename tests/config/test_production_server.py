@@ -15,7 +15,7 @@ from benchmarks.slow_clients import HeldConnections, normal_requests
 from tests.config.server_process import Server, base_environment, free_port, procfile, run
 
 
-pytestmark = pytest.mark.live_server_process
+pytestmark = [pytest.mark.live_server_process, pytest.mark.sqlite_pass_only]
 PUBLIC_HOST = "portal.example.com"
 PORTAL_BASE_URL = "https://portal.example.com"
 # What the balancer adds: TLS ended there, the client's address.
