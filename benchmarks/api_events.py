@@ -245,7 +245,13 @@ def run_once(args) -> dict:
         if args.redis_url:
             server_env_["REDIS_URL"] = args.redis_url
         report["throttle_cache"] = "redis" if args.redis_url else "database"
-        server = start_server(server_env_, WORKERS, tmp / f"{db_name}.log", tmp / f"{db_name}-access.log")
+        server = start_server(
+            server_env_,
+            WORKERS,
+            tmp / f"{db_name}.log",
+            tmp / f"{db_name}-access.log",
+            production_config=True,
+        )
         wait_until_ready(server, base["token"], WORKERS)
         token = token_of(server.port, *clients[0])
         other_token = token_of(server.port, *clients[1])

@@ -109,13 +109,18 @@ class Server:
             return ""
 
 
-def start_server(env: dict, workers: int, log_path: Path, access_log_path: Path) -> Server:
+def start_server(
+    env: dict, workers: int, log_path: Path, access_log_path: Path, production_config: bool = False
+) -> Server:
+    """gunicorn on a free port; with production_config, config/gunicorn.py (the Procfile's `web`)
+    underneath, the options below overriding it."""
     port = free_port()
     command = [
         sys.executable,
         "-m",
         "gunicorn",
         "config.wsgi:application",
+        *(["-c", "config/gunicorn.py"] if production_config else []),
         "-b",
         f"{HOST}:{port}",
         "-w",

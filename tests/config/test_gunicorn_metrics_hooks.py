@@ -1,5 +1,6 @@
-"""config/gunicorn.py wires prometheus-client's multiprocess clean-up into gunicorn's hooks."""
+"""config/gunicorn.py: its hooks (prometheus-client multiprocess clean-up, gc.freeze before fork)."""
 
+import gc
 import runpy
 from pathlib import Path
 from types import SimpleNamespace
@@ -32,3 +33,23 @@ def test_a_dead_worker_has_its_live_gauges_dropped_through_child_exit(tmp_path, 
     load_config()["child_exit"](server=None, worker=SimpleNamespace(pid=4242))
 
     assert (dead.exists(), alive.exists()) == (False, True)
+
+
+def test_forking_a_worker_freezes_the_preloaded_objects_out_of_its_collections(monkeypatch):
+    monkeypatch.delenv("GUNICORN_GC_FREEZE", raising=False)
+    gc.unfreeze()
+    try:
+        load_config()["pre_fork"](server=None, worker=None)
+
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+
+
+def test_gc_freeze_can_be_turned_off_for_a_comparison(monkeypatch):
+    monkeypatch.setenv("GUNICORN_GC_FREEZE", "0")
+    gc.unfreeze()
+
+    load_config()["pre_fork"](server=None, worker=None)
+
+    assert gc.get_freeze_count() == 0
