@@ -57,11 +57,11 @@ DATETIME_RESOLUTION = timedelta(milliseconds=1)
 
 _STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
 # A comparison value sent without quotes: anything up to a space, a bracket or a quote, except
-# that an RFC 3339 date and time may be separated by one space (§5.6 allows it for readability).
-BARE_WORD = (
-    r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?(?![^\s()\[\]\"])"
-    r"|[^\s()\[\]\"]+"
-)
+# that an RFC 3339 timestamp may hold a space: for its "T" (§5.6 allows it for readability), or
+# for the "+" of its offset, which a form-decoded query string turns into a space.
+_TIMESTAMP = r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
+BARE_WORD = rf"{_TIMESTAMP}(?:[Zz]|[+-]\d{{2}}:?\d{{2}}| \d{{2}}:\d{{2}})?(?![^\s()\[\]\"])|[^\s()\[\]\"]+"
+_DECODED_PLUS = re.compile(rf"({_TIMESTAMP}) (\d{{2}}:\d{{2}})")
 _BARE_VALUE = re.compile(rf"(?i)(?<![\w.:$-])(eq|ne|co|sw|ew|gt|ge|lt|le)([ \t]+)({BARE_WORD})")
 _NOT_A_STRING = {"and", "or", "not", "eq", "ne", "co", "sw", "ew", "pr", "gt", "ge", "lt", "le"}
 _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
@@ -261,6 +261,8 @@ def _quote_bare_values(fragment: str, literals: list) -> str:
             return match.group()
         if lowered in _KEYWORDS:
             return f"{operator}{space}{lowered}"  # JSON's literals; Entra writes True elsewhere
+        if _DECODED_PLUS.fullmatch(word):
+            word = _DECODED_PLUS.sub(r"\1+\2", word)
         literals.append(int(word) if _INTEGER.fullmatch(word) else word)
         return f'{operator}{space}"{_PLACEHOLDER.format(index=len(literals) - 1)}"'
 

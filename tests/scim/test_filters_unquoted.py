@@ -7,6 +7,7 @@ keywords, true/false/null and integers keep their meaning; what stays ambiguous 
 invalidFilter. GET ?filter= and POST /.search alike.
 """
 
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote_plus
 
 import pytest
@@ -236,6 +237,25 @@ def test_bare_rfc3339_timestamp_forms(scim, people, timestamp):
 
     assert response.status_code == 200
     assert response.body == list_of(people["bjensen"])
+
+
+def test_bare_timestamp_whose_plus_the_query_string_decoded_to_a_space(scim, people):
+    # Sent unencoded: the "+" of "+07:00" reaches the server as a space (form decoding).
+    response = scim.get("/Users?filter=meta.created+gt+2015-10-10T14:38:21+07:00+and+userName+sw+b")
+
+    assert response.status_code == 200
+    assert response.body == list_of(people["bjensen"])
+
+
+def test_bare_timestamp_with_plus_offset_is_chronological(scim, people):
+    created = datetime.fromisoformat(people["oscar"]["meta"]["created"].replace("Z", "+00:00"))
+    # The same instant two hours east, e.g. 2026-12-01T20:55:08.123+02:00.
+    shifted = created.astimezone(timezone(timedelta(hours=2))).isoformat(timespec="milliseconds")
+
+    response = get_users(scim, f"meta.created eq {shifted}")
+
+    assert response.status_code == 200
+    assert response.body == list_of(people["oscar"])
 
 
 def test_bare_impossible_timestamp_is_invalid_filter(scim, people):
