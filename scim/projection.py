@@ -62,6 +62,23 @@ def parse_attribute_list(value: str | None, resource_type: ResourceType) -> list
     return parsed
 
 
+def value_projection(name: str, attributes: list, excluded: list):
+    """For a multi-valued attribute rendered apart from its resource (a Group's streamed members):
+    a function projecting one value as project() would inside the resource (None: left out), or
+    None when no value filter names that attribute."""
+    lowered = name.lower()
+    attributes = [r for r in attributes if r[0] is None and r[1].lower() == lowered]
+    excluded = [r for r in excluded if r[0] is None and r[1].lower() == lowered]
+    if not any(r.value_filter is not None for r in (*attributes, *excluded)):
+        return None
+
+    def projected(value: dict) -> dict | None:
+        kept = project({name: [value]}, attributes, excluded).get(name)
+        return kept[0] if kept else None
+
+    return projected
+
+
 def _split(value: str) -> list[str]:
     """Split at the commas between attributes, not those inside a value filter's brackets or strings."""
     items, start, depth, in_string, escaped = [], 0, 0, False, False

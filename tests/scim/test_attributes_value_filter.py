@@ -10,6 +10,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.conftest import entra_user
+from tests.scim.group_support import member
 
 
 pytestmark = pytest.mark.django_db
@@ -332,3 +333,69 @@ def test_bad_value_filter_in_attributes_of_a_create_writes_nothing(scim):
         "The filter in 'emails[type zz work]' is not valid: unexpected 'zz'."
     )
     assert scim.get("/Users").body == list_of()
+
+
+# Groups: members, streamed page by page, filtered as they stream ---------------------------------
+
+
+@pytest.fixture
+def sales(scim, bjensen, jsmith) -> dict:
+    body = {
+        "schemas": [GROUP],
+        "displayName": "Sales",
+        "members": [{"value": bjensen["id"]}, {"value": jsmith["id"]}],
+    }
+    response = scim.post("/Groups", body)
+    assert response.status_code == 201, response.body
+    return response.body
+
+
+def test_okta_style_membership_check_with_members_value_filter(scim, sales, jsmith):
+    response = scim.get(f"/Groups/{sales['id']}?attributes=" + quote(f'members[value eq "{jsmith["id"]}"]'))
+
+    assert response.status_code == 200
+    assert response.body == {"schemas": [GROUP], "id": sales["id"], "members": [member(jsmith["id"])]}
+
+
+def test_members_value_filter_with_sub_attribute(scim, sales, bjensen):
+    response = scim.get(
+        f"/Groups/{sales['id']}?attributes=" + quote(f"members[value eq {bjensen['id']}].value")
+    )
+
+    assert response.status_code == 200
+    assert response.body == {"schemas": [GROUP], "id": sales["id"], "members": [{"value": bjensen["id"]}]}
+
+
+def test_members_value_filter_matching_nobody_is_an_empty_member_list(scim, sales):
+    response = scim.get(
+        f"/Groups/{sales['id']}?attributes=displayName,"
+        + quote('members[value eq "00000000-0000-0000-0000-000000000000"]')
+    )
+
+    assert response.status_code == 200
+    assert response.body == {"schemas": [GROUP], "id": sales["id"], "displayName": "Sales", "members": []}
+
+
+def test_excluded_members_value_filter_leaves_that_member_out(scim, sales, bjensen, jsmith):
+    response = scim.get(
+        f"/Groups/{sales['id']}?excludedAttributes=meta," + quote(f'members[value eq "{bjensen["id"]}"]')
+    )
+
+    assert response.status_code == 200
+    assert response.body == {
+        "schemas": [GROUP],
+        "id": sales["id"],
+        "displayName": "Sales",
+        "members": [member(jsmith["id"])],
+    }
+
+
+def test_group_list_with_members_value_filter(scim, sales, jsmith):
+    response = scim.get(
+        "/Groups?attributes=" + quote(f'displayName,members[value eq "{jsmith["id"]}"].value')
+    )
+
+    assert response.status_code == 200
+    assert response.body == list_of(
+        {"schemas": [GROUP], "id": sales["id"], "displayName": "Sales", "members": [{"value": jsmith["id"]}]}
+    )
