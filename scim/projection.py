@@ -67,6 +67,7 @@ def value_projection(name: str, attributes: list, excluded: list):
     a function projecting one value as project() would inside the resource (None: left out), or
     None when no value filter names that attribute."""
     lowered = name.lower()
+    excluded = [] if attributes else excluded  # as in project(): attributes win
     attributes = [r for r in attributes if r[0] is None and r[1].lower() == lowered]
     excluded = [r for r in excluded if r[0] is None and r[1].lower() == lowered]
     if not any(r.value_filter is not None for r in (*attributes, *excluded)):
@@ -83,9 +84,11 @@ def _split(value: str) -> list[str]:
     """Split at the commas between attributes, not those inside a value filter's brackets or strings."""
     items, start, depth, in_string, escaped = [], 0, 0, False, False
     for index, character in enumerate(value):
-        if in_string:
-            escaped = not escaped and character == "\\"
-            in_string = escaped or character != '"'
+        if escaped:
+            escaped = False
+        elif in_string:
+            escaped = character == "\\"
+            in_string = character != '"'
         elif character == '"':
             in_string = True
         elif character == "[":

@@ -155,6 +155,15 @@ def test_attributes_value_filter_with_a_comma_inside_its_string(scim, bjensen):
     assert response.body == only(bjensen, userName="bjensen@example.com")
 
 
+def test_attributes_value_filter_with_an_escaped_quote_and_comma_inside_its_string(scim, create_user):
+    odd = create_user("odd@example.com", emails=[{"value": 'a",b@example.com', "type": "work"}])
+
+    response = get(scim, odd["id"], "attributes", r'emails[value sw "a\",b"].type,userName')
+
+    assert response.status_code == 200
+    assert response.body == only(odd, userName="odd@example.com", emails=[{"type": "work"}])
+
+
 def test_attributes_value_filter_on_groups_of_a_user(scim, bjensen):
     sales = scim.post(
         "/Groups", {"schemas": [GROUP], "displayName": "Sales", "members": [{"value": bjensen["id"]}]}
@@ -399,3 +408,13 @@ def test_group_list_with_members_value_filter(scim, sales, jsmith):
     assert response.body == list_of(
         {"schemas": [GROUP], "id": sales["id"], "displayName": "Sales", "members": [{"value": jsmith["id"]}]}
     )
+
+
+def test_attributes_without_members_win_over_excluded_members_value_filter(scim, sales, bjensen):
+    response = scim.get(
+        f"/Groups/{sales['id']}?attributes=displayName&excludedAttributes="
+        + quote(f'members[value eq "{bjensen["id"]}"]')
+    )
+
+    assert response.status_code == 200
+    assert response.body == {"schemas": [GROUP], "id": sales["id"], "displayName": "Sales"}
