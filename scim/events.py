@@ -19,11 +19,13 @@ from config.proxies import client_address
 from provisioning_logs.models import Action
 from provisioning_logs.redaction import REDACTED, is_secret_name, redacted_body
 from provisioning_logs.services import EventRecord, event_record, recording_failed
+from scim.filters import BARE_WORD
 from scim.users.mapping import LOGGED_NAMES
 
 
 logger = logging.getLogger(__name__)
-_FILTER_VALUE = re.compile(r'\beq\s+"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
+# The value Entra matched on: quoted, or bare as other clients send it (scim.filters, issue 14).
+_FILTER_VALUE = re.compile(rf'\beq\s+(?:"((?:[^"\\]|\\.)*)"|({BARE_WORD}))', re.IGNORECASE)
 # Errors about a reference (manager, group member): Entra's quarantine rules count them apart.
 _REFERENCE_ERROR_PREFIXES = tuple(template.split("{")[0] for template in (MANAGER_UNKNOWN, MEMBER_UNKNOWN))
 _SPECIAL_NAMES = {
@@ -52,7 +54,7 @@ class ScimNote:
         self.action = Action.LOOKUP
         match = _FILTER_VALUE.search(filter_text) if isinstance(filter_text, str) else None
         if match:
-            self.identity = match.group(1)
+            self.identity = match.group(1) if match.group(1) is not None else match.group(2)
 
     def named_by_body(self, body: dict) -> None:
         if not isinstance(body, dict):

@@ -9,8 +9,12 @@ duplicates rows, and everything composes with the organization scope. String com
 case-insensitive unless RFC 7643 marks the attribute caseExact.
 
 Before parsing, string literals are taken out of the text (so JSON escapes work and a quoted
-"true" stays a string), and a bare GUID after an operator is quoted: the historical manager check
-`id eq 54D3… and manager eq 2819…` (entra-scim.md §1.9) sends them unquoted. The library's
+"true" stays a string), and a bare word after a comparison operator is taken as a string (issue
+14): the historical manager check `id eq 54D3… and manager eq 2819…` (entra-scim.md §1.9),
+Microsoft's reference client (`userName sw O`, `meta.created gt 2015-10-10T14:38:21.8617979-07:00`)
+and several SCIM libraries send comparison values unquoted. The grammar leaves no doubt there (a
+compValue must follow the operator); the keywords (and, or, not, the operators) stay keywords,
+true/false/null stay JSON literals and an integer stays a number. The library's
 parser gives `and` and `or` the same precedence; ours gives `and` the higher one (RFC 7644
 §3.4.2.2), so `a or b and c` means `a or (b and c)`.
 """
@@ -52,10 +56,15 @@ _ORDERING = {"gt": GreaterThan, "ge": GreaterThanOrEqual, "lt": LessThan, "le": 
 DATETIME_RESOLUTION = timedelta(milliseconds=1)
 
 _STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BARE_GUID = re.compile(
-    r"(?i)(?<![\w.:$-])(eq|ne|co|sw|ew|gt|ge|lt|le)(\s+)"
-    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![\w.:$-])"
-)
+# A comparison value sent without quotes: anything up to a space, a bracket or a quote, except
+# that an RFC 3339 timestamp may hold a space: for its "T" (§5.6 allows it for readability), or
+# for the "+" of its offset, which a form-decoded query string turns into a space.
+_TIMESTAMP = r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
+BARE_WORD = rf"{_TIMESTAMP}(?:[Zz]|[+-]\d{{2}}:?\d{{2}}| \d{{2}}:\d{{2}})?(?![^\s()\[\]\"])|[^\s()\[\]\"]+"
+_DECODED_PLUS = re.compile(rf"({_TIMESTAMP}) (\d{{2}}:\d{{2}})")
+_BARE_VALUE = re.compile(rf"(?i)(?<![\w.:$-])(eq|ne|co|sw|ew|gt|ge|lt|le)([ \t]+)({BARE_WORD})")
+_NOT_A_STRING = {"and", "or", "not", "eq", "ne", "co", "sw", "ew", "pr", "gt", "ge", "lt", "le"}
+_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _BRACKETS = re.compile(r"[()\[\]]")
 _PLACEHOLDER = "s{index}"  # a COMP_VALUE no other token can produce (those are true/false/null/digits)
 _KEYWORDS = {"true": True, "false": False, "null": None}
@@ -152,7 +161,7 @@ def parse_filter(text: str) -> ParsedFilter:
         raise bad_request(FILTER_TOO_LONG.format(limit=limit), constants.INVALID_FILTER)
     prepared, literals = _extract_literals(text)
     _check_nesting(prepared)
-    for literal in literals:
+    for literal in (literal for literal in literals if isinstance(literal, str)):
         # A lone surrogate or NUL cannot be compared with stored text (the database refuses it):
         # invalidFilter, as for any other value the filter cannot compare (RFC 7644 §3.12).
         problem = text_problem(literal)
@@ -210,12 +219,12 @@ def compile_filter(text: str, spec: FilterSpec) -> Q:
 
 
 def _extract_literals(text: str) -> tuple[str, list[str]]:
-    """Replace each JSON string literal with a placeholder, and quote bare GUID comparands."""
-    literals: list[str] = []
+    """Replace each JSON string literal and each bare comparison value with a placeholder."""
+    literals: list = []
     pieces = []
     position = 0
     for match in _STRING_LITERAL.finditer(text):
-        pieces.append(_quote_bare_guids(text[position : match.start()], literals))
+        pieces.append(_quote_bare_values(text[position : match.start()], literals))
         try:
             literals.append(json.loads(match.group(), strict=False))
         except ValueError:
@@ -225,7 +234,7 @@ def _extract_literals(text: str) -> tuple[str, list[str]]:
     rest = text[position:]
     if '"' in rest:
         raise _syntax_error("a string is not closed")
-    pieces.append(_quote_bare_guids(rest, literals))
+    pieces.append(_quote_bare_values(rest, literals))
     return "".join(pieces), literals
 
 
@@ -242,12 +251,22 @@ def _check_nesting(prepared: str) -> None:
             depth = max(depth - 1, 0)
 
 
-def _quote_bare_guids(fragment: str, literals: list[str]) -> str:
+def _quote_bare_values(fragment: str, literals: list) -> str:
     def quote(match) -> str:
-        literals.append(match.group(3))
-        return f'{match.group(1)}{match.group(2)}"{_PLACEHOLDER.format(index=len(literals) - 1)}"'
+        operator, space, word = match.groups()
+        lowered = word.lower()
+        if lowered in _NOT_A_STRING or word.startswith("'"):
+            # `userName eq and …` stays a syntax error, and so does 'work': single quotes delimit
+            # no SCIM string, and the value with its quotes would silently match nothing.
+            return match.group()
+        if lowered in _KEYWORDS:
+            return f"{operator}{space}{lowered}"  # JSON's literals; Entra writes True elsewhere
+        if _DECODED_PLUS.fullmatch(word):
+            word = _DECODED_PLUS.sub(r"\1+\2", word)
+        literals.append(int(word) if _INTEGER.fullmatch(word) else word)
+        return f'{operator}{space}"{_PLACEHOLDER.format(index=len(literals) - 1)}"'
 
-    return _BARE_GUID.sub(quote, fragment)
+    return _BARE_VALUE.sub(quote, fragment)
 
 
 def _unexpected(token, literals: list[str]) -> str:
@@ -406,7 +425,7 @@ def _compare_datetime(lookup: str, op: str, value: str, path_text: str) -> Q:
     """Compare as the value is rendered (to the millisecond), so `gt` a value read back excludes
     that resource and `eq` it matches."""
     try:
-        moment = parse_datetime(value)
+        moment = parse_datetime(value.upper())  # RFC 3339 §5.6 allows a lower-case "t" and "z"
     except ValueError:  # well formed but impossible, e.g. month 13
         moment = None
     if moment is None:

@@ -17,6 +17,19 @@ def matches(parsed: ParsedFilter, element: dict, path_text: str) -> bool:
     return _matches(parsed, parsed.tree, element, path_text)
 
 
+def check_value_filter(parsed: ParsedFilter, path_text: str) -> None:
+    """Refuse now what matches() could not evaluate on some element (before a response starts)."""
+    nodes = [parsed.tree]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, ast.Filter) and node.namespace is None:
+            nodes.append(node.expr)
+        elif isinstance(node, ast.LogExpr):
+            nodes.extend((node.expr1, node.expr2))
+        elif not (isinstance(node, ast.AttrExpr) and isinstance(node.attr_path.attr_name, str)):
+            raise bad_request(UNSUPPORTED_VALUE_FILTER.format(path=path_text), constants.INVALID_PATH)
+
+
 def equalities(parsed: ParsedFilter) -> dict:
     """The `attr eq value` terms joined by `and`: what a new element must hold to be selected."""
     return _equalities(parsed, parsed.tree)

@@ -6,6 +6,7 @@ handle_operations, delete, to_dict.
 """
 
 import json
+from collections.abc import Callable
 
 from django_scim.adapters import SCIMGroup
 
@@ -70,8 +71,9 @@ class WorkGroupSCIMGroup(PatchHandlers, SCIMGroup):
         }
         return project(document, *projection(self.request, GROUP_RESOURCE))
 
-    def member_chunks(self, keys: set[str] | None = None):
-        """JSON text of the members, one page at a time ("value", "$ref", "type")."""
+    def member_chunks(self, keys: set[str] | Callable | None = None):
+        """JSON text of the members, one page at a time ("value", "$ref", "type"); `keys` selects
+        sub-attributes, or projects each member (scim.projection.value_projection)."""
         users = resource_location(self.request, "scim:users", "X")[:-1]  # …/scim/v2/Users/
         first = True
         for page in member_pages(group_id=self.obj.pk):
@@ -80,9 +82,15 @@ class WorkGroupSCIMGroup(PatchHandlers, SCIMGroup):
                 # RFC 7643 §4.2 members carry value, $ref and type (no display: clients that
                 # compare what they wrote with what they read would see a difference).
                 member = {"value": str(account_id), "$ref": f"{users}{account_id}", "type": "User"}
-                if keys is not None:
+                if callable(keys):
+                    member = keys(member)
+                    if member is None:
+                        continue
+                elif keys is not None:
                     member = {k: v for k, v in member.items() if k.lower() in keys}
                 members.append(json.dumps(member))
+            if not members:
+                continue  # a page a value filter emptied
             text = ",".join(members)
             yield text if first else "," + text
             first = False

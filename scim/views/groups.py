@@ -12,6 +12,7 @@ from django_scim import views as django_scim_views
 from django_scim.utils import get_group_model
 
 from scim import constants
+from scim.projection import value_projection
 from scim.requests import projection
 from scim.schema import GROUP_RESOURCE
 from scim.views.listing import list_response
@@ -64,7 +65,8 @@ class GroupRendering:
         return response
 
     def member_selection(self, request):
-        """False: leave members out; None: whole members; a set: only those member sub-attributes."""
+        """False: leave members out; None: whole members; a set: only those member sub-attributes;
+        a function: each member as value filters project it (None: left out)."""
         return _member_selection(*projection(request, GROUP_RESOURCE))
 
 
@@ -89,6 +91,9 @@ MEMBER_KEYS = frozenset({"value", "$ref", "type"})
 
 
 def _member_selection(attributes: list, excluded: list):
+    filtered = value_projection("members", attributes, excluded)
+    if filtered is not None:
+        return filtered  # members[value eq "…"] in attributes or excludedAttributes (issue 14)
     if not attributes:
         dropped = {(sub or "").lower() for _, name, sub in excluded if name.lower() == "members"}
         if "" in dropped:

@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from provisioning_logs.models import Action
 from scim import conf, constants
 from scim.errors import bad_request
-from scim.requests import params, parse_id, search_request_params
+from scim.requests import params, parse_id, projection, search_request_params
 from scim.views.base import ScimView
 from scim.views.listing import page_of, paging
 
@@ -71,6 +71,7 @@ class ResourceView(ListingView):
             # django-scim2 creates on POST /Users/{id} and looks up id None on PUT /Users: RFC 7644 §3.2 405.
             self.http_method_not_allowed(request)
         request.scim_note.action = action
+        projection(request, self.resource_type)  # a bad attribute list is a 400 before any write
         if request.method == "GET" and not names_resource:
             request.scim_note.looked_up(params(request).get("filter"))
 

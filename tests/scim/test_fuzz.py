@@ -4,6 +4,8 @@ Bad input never breaks the endpoint: generated filters, PATCH operations and bod
 nothing.
 """
 
+from urllib.parse import quote_plus
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -81,6 +83,22 @@ filter_tokens = st.sampled_from(
         "'",
         '"',
         " ",
+        # Bare comparison values (issue 14): words, timestamps, numbers, keyword look-alikes.
+        "O",
+        "bjensen@example.com",
+        "example.org)",
+        "2015-10-10T14:38:21.8617979-07:00",
+        "2015-10-10",
+        "14:38:21Z",
+        "True",
+        "NULL",
+        "12",
+        "007",
+        "-1",
+        "9" * 40,
+        "'work'",
+        "Müller",
+        "a]b",
     ]
 )
 
@@ -130,6 +148,17 @@ def test_arbitrary_filter_never_fails_with_500(scim, tokens):
             {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": text},
         )
         _assert_scim_outcome(response)
+
+
+@FUZZ
+@given(
+    op=st.sampled_from(["eq", "co", "gt", "SW"]),
+    attribute=st.sampled_from(["userName", "active", "id", "meta.created", "emails[type eq work].value"]),
+    word=st.text(min_size=1, max_size=40),
+)
+def test_arbitrary_bare_value_never_fails_with_500(scim, op, attribute, word):
+    response = scim.get(f"/Users?filter={quote_plus(f'{attribute} {op} {word}')}")
+    _assert_scim_outcome(response)
 
 
 @FUZZ
