@@ -109,8 +109,10 @@ class Server:
             return ""
 
 
-def start_server(env: dict, workers: int, log_path: Path, access_log_path: Path) -> Server:
-    port = free_port()
+def start_server(
+    env: dict, workers: int, log_path: Path, access_log_path: Path, port: int | None = None
+) -> Server:
+    port = port or free_port()
     command = [
         sys.executable,
         "-m",
