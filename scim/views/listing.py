@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from scim import conf, constants, cursors
 from scim.cursors import Cursor, Position
-from scim.errors import bad_request
+from scim.errors import ScimError, bad_request
 from scim.sorting import SORT_VALUE, Sort, parse_sort
 
 
@@ -121,7 +121,10 @@ def page_request(params, *, resource_type, sort_keys: dict, default_sort: str, s
 def _cursor_count(params) -> int:
     # RFC 9865 §2.1: a count below 0 is invalidCount; above maxPageSize it is capped, as
     # maxPageSize is "regardless of what is specified for the count" (RFC 9865 §4).
-    count = _integer(params, "count", conf.default_count())
+    try:
+        count = _integer(params, "count", conf.default_count())
+    except ScimError as error:
+        raise bad_request(error.detail, constants.INVALID_COUNT) from None
     if count < 0:
         detail = constants.CURSOR_COUNT_NEGATIVE.format(value=params.get("count"))
         raise bad_request(detail, constants.INVALID_COUNT)

@@ -251,22 +251,28 @@ def test_cursor_that_is_not_a_string_in_a_search_body_is_400_invalid_cursor(scim
     assert (response.status_code, response.body) == (400, invalid(INVALID_CURSOR, "invalidCursor"))
 
 
-def test_expired_cursor_is_400_expired_cursor(scim, users, settings, monkeypatch):
+@pytest.fixture
+def second_page_later(scim, users, settings, monkeypatch):
+    """GET the second page `seconds` after its cursor was issued, with a cursorTimeout of 60."""
     settings.SCIM_CURSOR_TIMEOUT = 60
     cursor = scim.get("/Users?cursor=&count=10").body["nextCursor"]
     issued = time.time()
-    monkeypatch.setattr(signing.time, "time", lambda: issued + 62)
-    response = scim.get(f"/Users?cursor={cursor}&count=10")
+
+    def request(seconds: int):
+        monkeypatch.setattr(signing.time, "time", lambda: issued + seconds)
+        return scim.get(f"/Users?cursor={cursor}&count=10")
+
+    return request
+
+
+def test_expired_cursor_is_400_expired_cursor(second_page_later):
+    response = second_page_later(62)
     detail = "The cursor has expired (cursorTimeout: 60 seconds); start again with an empty cursor."
     assert (response.status_code, response.body) == (400, invalid(detail, "expiredCursor"))
 
 
-def test_cursor_within_its_timeout_is_accepted(scim, users, settings, monkeypatch):
-    settings.SCIM_CURSOR_TIMEOUT = 60
-    cursor = scim.get("/Users?cursor=&count=10").body["nextCursor"]
-    issued = time.time()
-    monkeypatch.setattr(signing.time, "time", lambda: issued + 50)
-    assert ids(scim.get(f"/Users?cursor={cursor}&count=10")) == users[10:20]
+def test_cursor_within_its_timeout_is_accepted(second_page_later, users):
+    assert ids(second_page_later(50)) == users[10:20]
 
 
 def test_cursor_of_another_filter_is_400_invalid_cursor(scim, users):
@@ -303,6 +309,12 @@ def test_cursor_with_another_count_is_400_invalid_count(scim, users):
 def test_negative_count_with_a_cursor_is_400_invalid_count(scim, users):
     response = scim.get("/Users?cursor=&count=-1")
     detail = "'count' must be a whole number from 0 upwards with a cursor, not '-1'."
+    assert (response.status_code, response.body) == (400, invalid(detail, "invalidCount"))
+
+
+def test_count_that_is_not_a_number_with_a_cursor_is_400_invalid_count(scim, users):
+    response = scim.get("/Users?cursor=&count=ten")
+    detail = "'count' must be a whole number, not 'ten'."
     assert (response.status_code, response.body) == (400, invalid(detail, "invalidCount"))
 
 
