@@ -146,7 +146,8 @@ class WorkAccount(AbstractBaseUser, PermissionsMixin):
         indexes = [
             models.Index(fields=["organization", "external_id"], name="account_org_external_id"),
             models.Index(fields=["organization", "date_joined", "id"], name="account_org_created"),
-            models.Index(fields=["organization", "updated_at"], name="account_org_updated"),
+            # The id settles ties: sortBy=meta.lastModified keysets on (updated_at, id) (RFC 9865).
+            models.Index(fields=["organization", "updated_at", "id"], name="account_org_modified"),
         ]
 
     def __str__(self):
@@ -244,7 +245,7 @@ class WorkGroup(models.Model):
         indexes = [
             models.Index(fields=["organization", "external_id"], name="group_org_external_id"),
             models.Index(fields=["organization", "created_at", "id"], name="group_org_created"),
-            models.Index(fields=["organization", "updated_at"], name="group_org_updated"),
+            models.Index(fields=["organization", "updated_at", "id"], name="group_org_modified"),
         ]
 
     def __str__(self):

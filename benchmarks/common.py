@@ -110,11 +110,16 @@ class Server:
 
 
 def start_server(
-    env: dict, workers: int, log_path: Path, access_log_path: Path, production_config: bool = False
+    env: dict,
+    workers: int,
+    log_path: Path,
+    access_log_path: Path,
+    port: int | None = None,
+    production_config: bool = False,
 ) -> Server:
-    """gunicorn on a free port; with production_config, config/gunicorn.py (the Procfile's `web`)
-    underneath, the options below overriding it."""
-    port = free_port()
+    """gunicorn on `port` (else a free one); with production_config, config/gunicorn.py (the
+    Procfile's `web`) underneath, the options below overriding it."""
+    port = port or free_port()
     command = [
         sys.executable,
         "-m",

@@ -13,3 +13,7 @@ def default_count() -> int:
 
 def max_operations() -> int:
     return settings.SCIM_MAX_OPERATIONS
+
+
+def cursor_timeout() -> int:
+    return settings.SCIM_CURSOR_TIMEOUT

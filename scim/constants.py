@@ -41,3 +41,22 @@ NOT_IMPLEMENTED = "{feature} is not supported by this service provider."
 PATCH_NO_OPERATIONS = "A PATCH request needs a non-empty 'Operations' list."
 PATCH_TOO_MANY_OPERATIONS = "A PATCH request may hold at most {limit} operations."
 PRECONDITION_FAILED = "The resource has changed: its version is {current}."
+
+# RFC 9865 §2.1, Table 3: cursor paging errors (400).
+INVALID_CURSOR_TYPE = "invalidCursor"
+EXPIRED_CURSOR_TYPE = "expiredCursor"
+INVALID_COUNT = "invalidCount"
+INVALID_CURSOR = (
+    "The cursor is not valid for this query: send an empty cursor for the first page, then the "
+    "nextCursor or previousCursor of a page, with the same filter, sortBy and sortOrder."
+)
+EXPIRED_CURSOR = (
+    "The cursor has expired (cursorTimeout: {timeout} seconds); start again with an empty cursor."
+)
+CURSOR_COUNT_CHANGED = "'count' must stay {count} while paging with this cursor, as when it was issued."
+CURSOR_COUNT_NEGATIVE = "'count' must be a whole number from 0 upwards with a cursor, not {value!r}."
+CURSOR_WITH_START_INDEX = "Send either startIndex (index paging) or cursor (cursor paging), not both."
+ROOT_SEARCH_INDEX_ONLY = "'{name}' is served on /Users and /Groups; POST /.search pages Users, then Groups."
+# RFC 7644 §3.4.2.3.
+BAD_SORT_ORDER = "'sortOrder' must be 'ascending' or 'descending', not {value!r}."
+NOT_SORTABLE = "{resource} resources cannot be sorted by {value!r}; sortable attributes: {sortable}."

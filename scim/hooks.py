@@ -91,7 +91,8 @@ class GroupFilterQuery(FilterQuery):
 
 
 class ServiceProviderConfig:
-    """SERVICE_PROVIDER_CONFIG_MODEL: django-scim2's claims filter and etag unsupported; ours are true."""
+    """SERVICE_PROVIDER_CONFIG_MODEL: django-scim2's claims filter, sort and etag unsupported and
+    knows no RFC 9865 pagination; ours says what is served."""
 
     def __init__(self, request=None):
         self.request = request
@@ -103,8 +104,18 @@ class ServiceProviderConfig:
             "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
             "filter": {"supported": True, "maxResults": conf.max_results()},
             "changePassword": {"supported": True},
-            "sort": {"supported": False},
+            # RFC 7644 §3.4.2.3 on the indexed attributes (scim.users.filters, scim.groups.filters).
+            "sort": {"supported": True},
             "etag": {"supported": True},
+            # RFC 9865 §4: cursors on /Users and /Groups; startIndex stays the default (§2.4: Entra).
+            "pagination": {
+                "cursor": True,
+                "index": True,
+                "defaultPaginationMethod": "index",
+                "defaultPageSize": conf.default_count(),
+                "maxPageSize": conf.max_results(),
+                "cursorTimeout": conf.cursor_timeout(),
+            },
             "authenticationSchemes": [
                 {
                     "type": "oauthbearertoken",

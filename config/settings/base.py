@@ -429,6 +429,8 @@ SCIM_MAX_RESULTS = env_int("SCIM_MAX_RESULTS", 200)
 SCIM_DEFAULT_COUNT = env_int("SCIM_DEFAULT_COUNT", 100)
 SCIM_MAX_BODY_BYTES = env_int("SCIM_MAX_BODY_BYTES", 1024 * 1024)
 SCIM_MAX_OPERATIONS = env_int("SCIM_MAX_OPERATIONS", 1000)
+# RFC 9865 cursorTimeout: how long (seconds) a nextCursor/previousCursor stays valid.
+SCIM_CURSOR_TIMEOUT = env_int("SCIM_CURSOR_TIMEOUT", 3600)
 # Hostile-input limits (scim.json_body, scim.filters), checked before parsing work grows.
 SCIM_MAX_JSON_DEPTH = env_int("SCIM_MAX_JSON_DEPTH", 32)
 SCIM_MAX_JSON_KEYS = env_int("SCIM_MAX_JSON_KEYS", 1000)

@@ -1,8 +1,12 @@
 """Which Group attributes can be filtered on, and the model fields behind them."""
 
+from django.db.models import F
+from django.db.models.functions import Upper
+
 from accounts.models import GroupMembership
 from scim import constants
 from scim.filters import Field, FilterSpec, MultiValued
+from scim.sorting import SortKey
 
 
 _CORE = constants.GROUP_SCHEMA.lower()
@@ -39,3 +43,14 @@ class GroupFilterSpec(FilterSpec):
 
 
 GROUP_FILTER_SPEC = GroupFilterSpec()
+
+
+# sortBy (RFC 7644 §3.4.2.3): only what an index of WorkGroup orders within an organization.
+# displayName sorts as its uniqueness compares it (group_display_name_ci_unique_per_org, upper()).
+GROUP_SORT_KEYS = {
+    "displayname": SortKey("displayName", Upper("display_name"), unique=True),
+    "externalid": SortKey("externalId", F("external_id"), nullable=True),
+    "meta.created": SortKey("meta.created", F("created_at"), kind="dateTime"),
+    "meta.lastmodified": SortKey("meta.lastModified", F("updated_at"), kind="dateTime"),
+}
+GROUP_DEFAULT_SORT = "meta.created"

@@ -1,8 +1,12 @@
 """Which User attributes can be filtered on, and the model fields behind them."""
 
+from django.db.models import F
+from django.db.models.functions import Upper
+
 from accounts.models import GroupMembership, ValueAttribute, WorkAccountValue
 from scim import constants
 from scim.filters import Field, FilterSpec, MultiValued
+from scim.sorting import SortKey
 from scim.users import mapping
 
 
@@ -93,3 +97,14 @@ def _string_field(attribute) -> Field:
 
 
 USER_FILTER_SPEC = UserFilterSpec()
+
+
+# sortBy (RFC 7644 §3.4.2.3): only what an index of WorkAccount orders within an organization.
+# userName sorts as its uniqueness compares it (account_username_ci_unique_per_org, upper()).
+USER_SORT_KEYS = {
+    "username": SortKey("userName", Upper("user_name"), unique=True),
+    "externalid": SortKey("externalId", F("external_id"), nullable=True),
+    "meta.created": SortKey("meta.created", F("date_joined"), kind="dateTime"),
+    "meta.lastmodified": SortKey("meta.lastModified", F("updated_at"), kind="dateTime"),
+}
+USER_DEFAULT_SORT = "meta.created"  # creation order: stable under inserts, as lists paged before

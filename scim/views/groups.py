@@ -15,7 +15,7 @@ from scim import constants
 from scim.projection import value_projection
 from scim.requests import projection
 from scim.schema import GROUP_RESOURCE
-from scim.views.listing import list_response
+from scim.views.listing import list_document
 from scim.views.resources import ListingView, ResourceView, SearchMixin
 
 
@@ -28,9 +28,9 @@ class GroupRendering:
         adapter = type(self).scim_adapter_getter()(obj, request=request)
         return _group_chunks(json.dumps(adapter.to_dict()), adapter, self.member_selection(request))
 
-    def list_response(self, request, objects, total, start):
+    def list_response(self, request, objects, paging):
         selection = self.member_selection(request)
-        envelope = json.dumps(list_response([], total, start) | {"itemsPerPage": len(objects)})
+        envelope = json.dumps(list_document([], paging) | {"itemsPerPage": len(objects)})
         adapter_class = type(self).scim_adapter_getter()
 
         def chunks():

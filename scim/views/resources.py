@@ -10,10 +10,15 @@ from django.http import HttpResponse
 from provisioning_logs.models import Action
 from scim import conf, constants
 from scim.errors import bad_request
+from scim.groups.filters import GROUP_DEFAULT_SORT, GROUP_SORT_KEYS
 from scim.requests import params, parse_id, projection, search_request_params
+from scim.users.filters import USER_DEFAULT_SORT, USER_SORT_KEYS
 from scim.views.base import ScimView
-from scim.views.listing import page_of, paging
+from scim.views.listing import page_request, sorted_page
 
+
+# Resource type -> (its sortBy keys, the order of a request without sortBy).
+SORTS = {"User": (USER_SORT_KEYS, USER_DEFAULT_SORT), "Group": (GROUP_SORT_KEYS, GROUP_DEFAULT_SORT)}
 
 # (method, names a resource) -> what the provisioning log calls the request.
 ACTIONS = {
@@ -33,8 +38,18 @@ class ListingView(ScimView):
     resource_type = None  # scim.schema.ResourceType
 
     def _page(self, request):
-        # django-scim2 caps no count and answers startIndex < 1 with 400 (RFC 7644 §3.4.2.4: cap; treat as 1).
-        return paging(params(request))
+        # django-scim2 caps no count, answers startIndex < 1 with 400 (RFC 7644 §3.4.2.4: cap; treat
+        # as 1), and knows neither sortBy (§3.4.2.3) nor cursors (RFC 9865): the whole page request is
+        # kept for _build_response, which django-scim2 hands only (start, count).
+        keys, default = SORTS[self.resource_type.id]
+        page = request.scim_page = page_request(
+            params(request),
+            resource_type=self.resource_type,
+            sort_keys=keys,
+            default_sort=default,
+            scope=request.scim.organization.pk,
+        )
+        return page.start, page.count
 
     def _search(self, request, query, start, count):
         # django-scim2 filters with raw SQL, then scopes in Python over every row it returned, and
@@ -54,10 +69,11 @@ class ListingView(ScimView):
     def _build_response(self, request, qs, start, count):
         # django-scim2 counts by iterating every row and ignores attributes/excludedAttributes:
         # COUNT in SQL (skipped when the first page is short), each resource projected by to_dict.
-        objects, total = page_of(qs, start, count)
-        return self.list_response(request, objects, total, start)
+        objects, paging = sorted_page(qs, request.scim_page)
+        return self.list_response(request, objects, paging)
 
-    def list_response(self, request, objects: list, total: int, start: int) -> HttpResponse:
+    def list_response(self, request, objects: list, paging: dict) -> HttpResponse:
+        """The ListResponse of `objects`; `paging` holds its totalResults, startIndex or cursors."""
         raise NotImplementedError
 
 

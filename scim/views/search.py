@@ -14,7 +14,7 @@ from scim.filters import UnknownFilterAttribute
 from scim.requests import projection, search_request_params
 from scim.views.base import ScimView
 from scim.views.groups import GroupSearchView
-from scim.views.listing import list_response, paging
+from scim.views.listing import list_response, paging, refuse_cursor_and_sort
 from scim.views.users import UserSearchView
 
 
@@ -25,6 +25,7 @@ class RootSearchView(ScimView):
     def post(self, request):
         params = request.scim_params = search_request_params(self.json_body(request))
         request.scim_note.looked_up(params.get("filter"))
+        refuse_cursor_and_sort(params)
         start, count = paging(params)
         matching = []
         unknown = None

@@ -7,7 +7,7 @@ from django_scim.utils import get_user_model
 
 from scim.schema import USER_RESOURCE
 from scim.views.base import scim_response
-from scim.views.listing import list_response
+from scim.views.listing import list_document
 from scim.views.resources import ListingView, ResourceView, SearchMixin
 
 
@@ -19,10 +19,10 @@ class UserRendering:
     def resource_chunks(self, request, obj):
         yield json.dumps(type(self).scim_adapter_getter()(obj, request=request).to_dict())
 
-    def list_response(self, request, objects, total, start):
+    def list_response(self, request, objects, paging):
         adapter_class = type(self).scim_adapter_getter()
         resources = [adapter_class(o, request=request).to_dict() for o in objects]
-        return scim_response(list_response(resources, total, start))
+        return scim_response(list_document(resources, paging))
 
     def patched_response(self, request, adapter):
         response = scim_response(adapter.to_dict(), headers={"Location": adapter.location})

@@ -200,8 +200,16 @@ def test_service_provider_config_body(scim, path):
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": True, "maxResults": 200},
         "changePassword": {"supported": True},
-        "sort": {"supported": False},
+        "sort": {"supported": True},
         "etag": {"supported": True},
+        "pagination": {
+            "cursor": True,
+            "index": True,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": 100,
+            "maxPageSize": 200,
+            "cursorTimeout": 3600,
+        },
         "authenticationSchemes": [
             {
                 "type": "oauthbearertoken",
