@@ -9,6 +9,7 @@ import functools
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 import uuid
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection as database
 from django.test import Client
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
@@ -627,3 +629,140 @@ def test_the_authorization_server_metadata_says_what_the_server_supports(db, set
         "authorization_response_iss_parameter_supported": True,
         "client_id_metadata_document_supported": False,
     }
+
+
+# --- the connection page ----------------------------------------------------------------------
+
+
+def page_of(connection) -> str:
+    return f"/admin/accounts/provisioningconnection/{connection.pk}"
+
+
+def add_form(**overrides) -> dict:
+    return {
+        "issuer": ISSUER,
+        "subject": SUBJECT,
+        "audience": TOKEN_URL,
+        "jwks_url": "",
+        "jwks": "",
+        **overrides,
+    }
+
+
+def test_the_connection_page_lists_federated_credentials_with_their_key_source(admin_browser, credential):
+    html = admin_browser.get(f"{page_of(credential.connection)}/change/").content.decode()
+
+    row = re.search(rf'id="federated-credential-{credential.pk}">(.*?)</tr>', html, re.S).group(1)
+    cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+    assert cells[:4] + cells[5:6] == [ISSUER, SUBJECT, TOKEN_URL, credential.jwks_url, "never"]
+    assert 'id="add-federated-credential-link"' in html
+
+
+def test_the_add_page_offers_our_token_url_as_audience_and_says_what_to_enter_in_entra(admin_browser, entra):
+    html = admin_browser.get(f"{page_of(entra.connection)}/federated-credentials/new/").content.decode()
+
+    assert f'name="audience" value="{TOKEN_URL}"' in html
+    assert f'id="federated-client-id">{entra.client_id}<' in html
+    assert f'id="federated-token-url">{TOKEN_URL}<' in html
+
+
+def test_an_admin_adds_a_federated_credential_with_a_jwks_url(admin_browser, entra, issuer):
+    response = admin_browser.post(
+        f"{page_of(entra.connection)}/federated-credentials/new/", add_form(jwks_url=issuer.jwks_url)
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{page_of(entra.connection)}/change/#federated-credentials"
+    credential = FederatedCredential.objects.get()
+    assert (credential.issuer, credential.subject, credential.audience, credential.jwks_url) == (
+        ISSUER,
+        SUBJECT,
+        TOKEN_URL,
+        issuer.jwks_url,
+    )
+
+
+def test_a_refused_form_says_why_and_keeps_what_was_typed(admin_browser, entra):
+    response = admin_browser.post(
+        f"{page_of(entra.connection)}/federated-credentials/new/", add_form(subject="sync-fabric-42")
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Say where the signing keys come from: a JWKS URL, or paste a JWK Set." in html
+    assert f'name="issuer" value="{ISSUER}"' in html
+    assert 'name="subject" value="sync-fabric-42"' in html
+    assert not FederatedCredential.objects.exists()
+
+
+def test_a_pasted_private_key_is_refused_on_the_form_field(admin_browser, entra, issuer):
+    private = json.dumps({"keys": [RSAAlgorithm.to_jwk(issuer.rsa, as_dict=True)]})
+
+    response = admin_browser.post(
+        f"{page_of(entra.connection)}/federated-credentials/new/", add_form(jwks=private)
+    )
+
+    field = re.search(r'<div class="form-row errors">(.*?)</div>', response.content.decode(), re.S).group(1)
+    assert "contains a private key" in field
+    assert not FederatedCredential.objects.exists()
+
+
+def test_an_admin_removes_a_federated_credential_after_confirming(admin_browser, credential):
+    url = f"{page_of(credential.connection)}/federated-credentials/{credential.pk}/remove/"
+    question = admin_browser.get(url).content.decode()
+    assert f"Remove the federated credential {SUBJECT} of {ISSUER}?" in question
+
+    response = admin_browser.post(url, {"confirm": "yes"})
+
+    assert response.status_code == 302
+    assert not FederatedCredential.objects.exists()
+
+
+def test_support_staff_see_federated_credentials_but_cannot_add_them(support_browser, credential):
+    html = support_browser.get(f"{page_of(credential.connection)}/change/").content.decode()
+    assert f'id="federated-credential-{credential.pk}"' in html
+    assert 'id="add-federated-credential-link"' not in html
+
+    response = support_browser.get(f"{page_of(credential.connection)}/federated-credentials/new/")
+
+    assert response.status_code == 403
+
+
+def test_another_organizations_admin_cannot_add_to_the_connection(portal_client, entra, other_organization):
+    outsider = portal_client("admin", organization=other_organization)
+
+    response = outsider.post(f"{page_of(entra.connection)}/federated-credentials/new/", add_form(jwks_url=""))
+
+    assert response.status_code == 404
+
+
+# --- used once, across workers (PostgreSQL: separate connections in separate threads) ----------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_assertion_sent_by_many_clients_at_once_gets_exactly_one_token(organization, issuer):
+    if database.vendor != "postgresql":
+        pytest.skip("needs concurrent database connections: runs in the PostgreSQL pass")
+    entra = entra_client_create(organization=organization, name="Entra prod")
+    federated_credential_create(
+        connection=entra.connection, issuer=ISSUER, subject=SUBJECT, base=BASE, jwks=json.dumps(issuer.jwks)
+    )
+    assertion = issuer.assertion()
+    racers = 8
+    barrier = threading.Barrier(racers)
+    statuses = []
+
+    def send():
+        try:
+            barrier.wait()
+            statuses.append(token_request(assertion).status_code)
+        finally:
+            database.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=send) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [200] + [401] * (racers - 1)
