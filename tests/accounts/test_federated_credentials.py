@@ -766,3 +766,38 @@ def test_one_assertion_sent_by_many_clients_at_once_gets_exactly_one_token(organ
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(statuses) == [200] + [401] * (racers - 1)
+
+
+def test_an_assertion_for_a_connection_whose_oauth_client_was_deleted_is_refused(credential, issuer, refused):
+    credential.connection.application.delete()
+
+    reason = refused(token_request(issuer.assertion()))
+
+    assert reason == "the connection of this credential has no OAuth client"
+
+
+def test_an_assertion_without_kid_is_refused_when_the_issuer_has_several_keys(credential, issuer, refused):
+    unnamed = jwt.encode(issuer.claims(), issuer.rsa, algorithm="RS256")
+
+    reason = refused(token_request(unnamed))
+
+    assert reason == "the assertion has no kid and the issuer has several signing keys"
+
+
+def test_an_assertion_without_kid_is_verified_by_the_issuers_only_key(entra, issuer):
+    only_key = {"keys": [issuer.keys[0]]}
+    federated_credential_create(
+        connection=entra.connection, issuer=ISSUER, subject=SUBJECT, base=BASE, jwks=json.dumps(only_key)
+    )
+
+    unnamed = jwt.encode(issuer.claims(), issuer.rsa, algorithm="RS256")
+
+    assert token_request(unnamed).status_code == 200
+
+
+def test_an_assertion_with_another_grant_is_refused(credential, issuer, refused):
+    response = token_request(issuer.assertion(), grant_type="refresh_token", refresh_token="whatever")
+
+    reason = refused(response)
+
+    assert reason == "client assertions are accepted with the client_credentials grant only"

@@ -9,7 +9,7 @@ import hashlib
 import json
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import jwt
 from django.conf import settings
@@ -27,6 +27,7 @@ from jwt.exceptions import (
 
 from accounts.connections.federation.keys import KeysUnavailable, SigningKey, credential_keys
 from accounts.connections.federation.models import FederatedCredential, UsedAssertion
+from accounts.connections.services import LAST_USED_RESOLUTION
 
 
 logger = logging.getLogger(__name__)
@@ -34,8 +35,6 @@ logger = logging.getLogger(__name__)
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALGORITHMS = ("RS256", "ES256")  # asymmetric only: never "none", never HS* (RFC 8725 §3.1)
 MAX_ASSERTION_BYTES = 16 * 1024
-# last_used_at is a hint for admins: refreshed at most this often.
-LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 # RFC 6749 §2.3: one client authentication method per request.
 ONE_METHOD_ONLY = "the request uses a client assertion and another client authentication method"
@@ -52,6 +51,7 @@ CLIENT_MISMATCH = (
     "client_id {client_id} is not the client of the connection that trusts this issuer and subject"
 )
 AMBIGUOUS = "several connections trust this issuer and subject: the client must send its client_id"
+NO_CLIENT = "the connection of this credential has no OAuth client"
 KEYS_UNAVAILABLE = "signing keys unavailable"
 UNKNOWN_KID = "unknown signing key: the issuer's keys have no kid {kid}"
 NO_KID = "the assertion has no kid and the issuer has several signing keys"
@@ -153,6 +153,8 @@ def _credential(unverified: dict, client_id) -> FederatedCredential:
             raise AssertionRefused(CLIENT_MISMATCH.format(client_id=client_id[:100]))
     if len(candidates) > 1:
         raise AssertionRefused(AMBIGUOUS)
+    if candidates[0].connection.application is None:
+        raise AssertionRefused(NO_CLIENT, candidates[0])
     return candidates[0]
 
 
