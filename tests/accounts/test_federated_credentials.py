@@ -801,3 +801,9 @@ def test_an_assertion_with_another_grant_is_refused(credential, issuer, refused)
     reason = refused(response)
 
     assert reason == "client assertions are accepted with the client_credentials grant only"
+
+
+def test_a_refusal_log_line_cannot_be_forged_with_a_line_break(credential, issuer, refused):
+    reason = refused(token_request(issuer.assertion(iss="https://evil.example\nCRITICAL all good")))
+
+    assert reason == "no federated credential trusts the issuer https://evil.example\\nCRITICAL all good"

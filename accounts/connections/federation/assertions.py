@@ -126,7 +126,7 @@ def _verified(assertion_type, assertion, client_id) -> FederatedCredential:
         raise AssertionRefused(MALFORMED) from None
     alg = header.get("alg")
     if alg not in ALGORITHMS:
-        raise AssertionRefused(ALGORITHM.format(alg=json.dumps(alg)))
+        raise AssertionRefused(ALGORITHM.format(alg=json.dumps(alg)[:50]))
     credential = _credential(unverified, client_id)
     key = _signing_key(credential, header.get("kid"), alg)
     claims = _decoded(credential, assertion, key, alg)
@@ -135,22 +135,27 @@ def _verified(assertion_type, assertion, client_id) -> FederatedCredential:
     return credential
 
 
+def _shown(value: str) -> str:
+    """A client's value in a log line: shortened, control characters escaped (no forged lines)."""
+    return value[:200].encode("unicode_escape").decode("ascii")
+
+
 def _credential(unverified: dict, client_id) -> FederatedCredential:
     iss, sub = unverified.get("iss"), unverified.get("sub")
     if not isinstance(iss, str) or not isinstance(sub, str) or not iss or not sub:
         raise AssertionRefused(NO_ISSUER_OR_SUBJECT)
     of_issuer = FederatedCredential.objects.filter(issuer=iss)
     if not of_issuer.exists():
-        raise AssertionRefused(UNKNOWN_ISSUER.format(iss=iss[:200]))
+        raise AssertionRefused(UNKNOWN_ISSUER.format(iss=_shown(iss)))
     candidates = list(
         of_issuer.filter(subject=sub).select_related("connection__organization", "connection__application")
     )
     if not candidates:
-        raise AssertionRefused(UNKNOWN_SUBJECT.format(iss=iss[:200], sub=sub[:200]))
+        raise AssertionRefused(UNKNOWN_SUBJECT.format(iss=_shown(iss), sub=_shown(sub)))
     if client_id:
         candidates = [c for c in candidates if _client_id_of(c.connection) == client_id]
         if not candidates:
-            raise AssertionRefused(CLIENT_MISMATCH.format(client_id=client_id[:100]))
+            raise AssertionRefused(CLIENT_MISMATCH.format(client_id=_shown(client_id)))
     if len(candidates) > 1:
         raise AssertionRefused(AMBIGUOUS)
     if candidates[0].connection.application is None:
