@@ -13,6 +13,7 @@ class AccountsConfig(AppConfig):
         # The connections room's models belong to this app; loaded here (not from
         # accounts.models) so that accounts.models does not import the module that imports it.
         import_module("accounts.connections.models")
+        import_module("accounts.connections.federation.models")
 
     def ready(self):
         from accounts import sso_admin  # noqa: F401  (registers the SSO configuration admin)

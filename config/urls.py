@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from oauth2_provider import views as oauth2_views
 
 from accounts.connections.authorize import ProvisioningAuthorizationView
+from accounts.connections.metadata import AuthorizationServerMetadataView
 from config import admin_navigation
 from config.metrics import metrics_view
 from scim.views.base import NotFoundView as ScimRootView
@@ -27,6 +28,12 @@ urlpatterns = [
     # The base URL without its slash is answered too: APPEND_SLASH would redirect it (a SCIM client
     # does not follow) or, for POST/PUT/PATCH with DEBUG on, raise RuntimeError (a 500).
     re_path(r"^scim/v2$", ScimRootView.as_view(), name="scim-base"),
+    # RFC 8414 §3: at the root, since the issuer is the portal's base URL (no path component).
+    path(
+        ".well-known/oauth-authorization-server",
+        AuthorizationServerMetadataView.as_view(),
+        name="oauth-authorization-server-metadata",
+    ),
     path("api/", include("provisioning_logs.api.urls", namespace="api")),
     # OAuth 2.0 authorization and token endpoints only; django-oauth-toolkit's
     # application-management pages are never exposed (any signed-in user could register clients).

@@ -16,6 +16,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from oauth2_provider.models import get_access_token_model
 
 from accounts.admin import OrganizationScopedAdmin
+from accounts.connections.confirm import confirmation_page, confirmed
+from accounts.connections.federation.admin import FederatedCredentialsAdminMixin
 from accounts.connections.forms import ConnectEntraForm
 from accounts.connections.locations import entra_connection_settings, scim_base_url
 from accounts.connections.models import ProvisioningConnection
@@ -31,35 +33,8 @@ def may_manage(request) -> bool:
     return user.is_active and (user.is_superuser or user.role == OrganizationRole.ADMIN)
 
 
-CONFIRM = "confirm"  # the POST field a confirmation page sends: destructive actions need it
-
-
-def confirmation_page(request, connection, *, title, question, consequences, button, action_url, opts):
-    """
-    "Are you sure?" for a destructive action: a page of its own (CSP allows no inline script)
-    whose form posts again with confirm=yes; Cancel goes back to the section it came from.
-    """
-    context = {
-        **admin.site.each_context(request),
-        "title": title,
-        "question": question,
-        "consequences": consequences,
-        "button": button,
-        "action_url": action_url,
-        "confirm_field": CONFIRM,
-        "connection": connection,
-        "cancel_url": reverse("admin:accounts_provisioningconnection_change", args=[connection.pk]),
-        "opts": opts,
-    }
-    return TemplateResponse(request, "admin/accounts/provisioningconnection/confirm.html", context)
-
-
-def confirmed(request) -> bool:
-    return request.method == "POST" and request.POST.get(CONFIRM) == "yes"
-
-
 @admin.register(ProvisioningConnection)
-class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
+class ProvisioningConnectionAdmin(FederatedCredentialsAdminMixin, OrganizationScopedAdmin):
     list_display = ("name", "organization", "enabled", "active_tokens", "last_used", "created_at")
     readonly_fields = ("organization", "name", "last_used", "created_at")
     # The credentials (tokens, OAuth client) have a section of their own below the form.

@@ -13,6 +13,7 @@ import hashlib
 from oauth2_provider.models import get_access_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
+from accounts.connections.federation.assertions import AssertionRefused, assertion_authenticate
 from accounts.connections.selectors import connection_exists_for_client
 from accounts.connections.selectors import connection_get_for_application as _connection_of
 from accounts.connections.services import PROVISIONING_GRANT_TYPES, may_authorize
@@ -24,6 +25,29 @@ def pkce_required(client_id: str) -> bool:
 
 
 class ProvisioningOAuth2Validator(OAuth2Validator):
+    def authenticate_client(self, request, *args, **kwargs):
+        # RFC 7523 §2.2 (private_key_jwt, Entra's Workload Identity Federation): a signed JWT
+        # instead of a client secret. False makes oauthlib answer invalid_client (RFC 6749 §5.2).
+        assertion_type = getattr(request, "client_assertion_type", None)
+        assertion = getattr(request, "client_assertion", None)
+        if assertion_type is None and assertion is None:
+            return super().authenticate_client(request, *args, **kwargs)
+        duplicated = {"client_assertion", "client_assertion_type"} & set(request.duplicate_params)
+        try:
+            credential = assertion_authenticate(
+                assertion_type=assertion_type,
+                assertion=assertion,
+                client_id=request.client_id,
+                grant_type=request.grant_type,
+                other_method=request.client_secret is not None or bool(self._extract_basic_auth(request)),
+                duplicated=bool(duplicated),
+            )
+        except AssertionRefused:
+            return False
+        request.client = credential.connection.application
+        request.client_id = request.client.client_id
+        return True
+
     def validate_bearer_token(self, token, scopes, request):
         # A provisioning connection's token works only while the admin who authorized it still may
         # (demoting or disabling the admin revokes them; this holds even if a revocation was missed).

@@ -194,6 +194,16 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    # RFC 8414 metadata (accounts.connections.metadata) and RFC 9207's iss: the portal's public
+    # URL when set, else the host the request came to. Only the grants and methods we accept.
+    "OIDC_ISS_ENDPOINT": PORTAL_BASE_URL,
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ],
 }
 
 # BROWSER SECURITY HEADERS (portal pages)
@@ -307,6 +317,21 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "api_throttle_cache"}
     ),
 }
+# FEDERATED CREDENTIALS (Workload Identity Federation, accounts/connections/federation)
+# ------------------------------------------------------------------------------
+# Client assertions (RFC 7523) at /o/token/: the clock skew allowed on exp/nbf/iat, and the longest
+# lifetime (exp - iat) accepted. Entra's tokens live 60 to 90 minutes, so the default is 2 hours.
+SCIM_ASSERTION_CLOCK_SKEW = env_int("SCIM_ASSERTION_CLOCK_SKEW", 60)
+SCIM_ASSERTION_MAX_LIFETIME = env_int("SCIM_ASSERTION_MAX_LIFETIME", 7200)
+# JWKS documents are cached for their Cache-Control max-age, within these bounds, in the cache every
+# worker shares; an unknown kid refetches at most once per FEDERATION_JWKS_REFETCH_SECONDS.
+FEDERATION_JWKS_CACHE = AUDIT_API_THROTTLE_CACHE
+FEDERATION_JWKS_CACHE_MIN_SECONDS = env_int("FEDERATION_JWKS_CACHE_MIN_SECONDS", 300)
+FEDERATION_JWKS_CACHE_MAX_SECONDS = env_int("FEDERATION_JWKS_CACHE_MAX_SECONDS", 86400)
+FEDERATION_JWKS_REFETCH_SECONDS = env_int("FEDERATION_JWKS_REFETCH_SECONDS", 60)
+FEDERATION_JWKS_TIMEOUT_SECONDS = env_int("FEDERATION_JWKS_TIMEOUT_SECONDS", 5)
+# JWKS URLs must be https; tests serve their keys over plain http on 127.0.0.1.
+FEDERATION_JWKS_ALLOW_HTTP = False
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "provisioning_logs.api.authentication.AuditClientAuthentication",

@@ -1,0 +1,168 @@
+"""
+Where a federated credential's signing keys come from: its JWKS URL, fetched and cached for as
+long as its Cache-Control max-age says (bounded by FEDERATION_JWKS_CACHE_MIN/MAX_SECONDS, in the
+cache every worker shares), or the JWK Set an admin pasted. Keys are parsed by PyJWT; only public
+RSA (2048 bits or more) and EC P-256 signature keys are used.
+"""
+
+import hashlib
+import json
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import jwt
+from django.conf import settings
+from django.core.cache import caches
+from jwt.exceptions import PyJWTError
+
+from accounts.exceptions import InvalidAttributeValue
+
+
+# RFC 7517 §6.3: members only a private key has. A pasted or served set must not carry them.
+PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+MAX_JWKS_BYTES = 64 * 1024
+MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+
+NOT_A_JWKS = "This is not a JWK Set: it must be a JSON object with a “keys” list."
+NO_USABLE_KEY = "The JWK Set has no usable signing key: RSA (2048 bits or more) or EC P-256 public keys."
+PRIVATE_KEY = "The JWK Set contains a private key. Paste the public keys only (never the private part)."
+BAD_JWKS_URL = "The JWKS URL must be an absolute https:// URL, for example {example}."
+ENTRA_JWKS_EXAMPLE = "https://login.microsoftonline.com/<tenant id>/discovery/v2.0/keys"
+
+
+class KeysUnavailable(Exception):
+    """The JWKS URL could not be fetched, or did not answer a usable JWK Set."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str | None
+    kty: str
+    alg: str | None  # the JWK's own "alg", when it names one
+    key: object  # a cryptography public key
+
+    def fits(self, alg: str) -> bool:
+        """RFC 7518 §3.1: RS256 needs an RSA key, ES256 an EC P-256 key (no alg confusion)."""
+        if self.alg is not None and self.alg != alg:
+            return False
+        return (alg, self.kty) in {("RS256", "RSA"), ("ES256", "EC")}
+
+
+def parse_jwks(document) -> list[SigningKey]:
+    """The usable signing keys of a JWK Set (a dict); InvalidAttributeValue when there is none."""
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise InvalidAttributeValue(NOT_A_JWKS)
+    keys = []
+    for member in document["keys"]:
+        if not isinstance(member, dict):
+            continue
+        if PRIVATE_MEMBERS & member.keys():
+            raise InvalidAttributeValue(PRIVATE_KEY)
+        if member.get("use", "sig") != "sig" or member.get("kty") not in ("RSA", "EC"):
+            continue
+        if member.get("kty") == "EC" and member.get("crv") != "P-256":
+            continue
+        try:
+            parsed = jwt.PyJWK(member, algorithm="RS256" if member["kty"] == "RSA" else "ES256")
+        except PyJWTError:
+            continue
+        if member["kty"] == "RSA" and parsed.key.key_size < 2048:
+            continue
+        kid = member.get("kid")
+        keys.append(
+            SigningKey(
+                kid=kid if isinstance(kid, str) else None,
+                kty=member["kty"],
+                alg=member.get("alg") if isinstance(member.get("alg"), str) else None,
+                key=parsed.key,
+            )
+        )
+    if not keys:
+        raise InvalidAttributeValue(NO_USABLE_KEY)
+    return keys
+
+
+def pasted_jwks_clean(text: str) -> str:
+    """A pasted JWK Set, checked and stored as compact JSON."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise InvalidAttributeValue(NOT_A_JWKS) from None
+    parse_jwks(document)
+    return json.dumps(document, separators=(",", ":"))
+
+
+def jwks_url_clean(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    allowed = ("https", "http") if settings.FEDERATION_JWKS_ALLOW_HTTP else ("https",)
+    if parts.scheme not in allowed or not parts.netloc or parts.fragment or any(c.isspace() for c in url):
+        raise InvalidAttributeValue(BAD_JWKS_URL.format(example=ENTRA_JWKS_EXAMPLE))
+    return url
+
+
+def _cache():
+    return caches[settings.FEDERATION_JWKS_CACHE]
+
+
+def _cache_key(url: str, kind: str) -> str:
+    return f"federation-jwks:{kind}:{hashlib.sha256(url.encode()).hexdigest()}"
+
+
+def cache_seconds(cache_control: str | None) -> int:
+    """RFC 9111 §5.2.2.1 max-age, clamped into the configured bounds (none given: the minimum)."""
+    low, high = settings.FEDERATION_JWKS_CACHE_MIN_SECONDS, settings.FEDERATION_JWKS_CACHE_MAX_SECONDS
+    match = MAX_AGE.search(cache_control or "")
+    seconds = int(match.group(1)) if match else low
+    return max(low, min(high, seconds))
+
+
+def _fetch(url: str) -> tuple[dict, int]:
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=settings.FEDERATION_JWKS_TIMEOUT_SECONDS) as response:
+            body = response.read(MAX_JWKS_BYTES + 1)
+            cache_control = response.headers.get("Cache-Control")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise KeysUnavailable(f"{url}: {exc}") from None
+    if len(body) > MAX_JWKS_BYTES:
+        raise KeysUnavailable(f"{url}: larger than {MAX_JWKS_BYTES} bytes")
+    try:
+        document = json.loads(body)
+        parse_jwks(document)
+    except (ValueError, InvalidAttributeValue) as exc:
+        raise KeysUnavailable(f"{url}: {exc}") from None
+    return document, cache_seconds(cache_control)
+
+
+def _fetched(url: str) -> dict:
+    document, seconds = _fetch(url)
+    _cache().set(_cache_key(url, "set"), document, timeout=seconds)
+    return document
+
+
+def credential_keys(credential, kid: str | None) -> list[SigningKey]:
+    """
+    The credential's signing keys. When the cached set lacks the assertion's `kid` (the issuer
+    rotated its keys), fetch again, at most once per FEDERATION_JWKS_REFETCH_SECONDS for every
+    worker together (cache.add is atomic), so unknown kids cannot make us hammer the issuer.
+    """
+    if not credential.jwks_url:
+        return parse_jwks(json.loads(credential.jwks))
+    url = credential.jwks_url
+    document = _cache().get(_cache_key(url, "set"))
+    fresh = document is None
+    if fresh:
+        document = _fetched(url)
+    keys = parse_jwks(document)
+    if (
+        not fresh
+        and kid is not None
+        and all(key.kid != kid for key in keys)
+        and _cache().add(_cache_key(url, "refetch"), 1, timeout=settings.FEDERATION_JWKS_REFETCH_SECONDS)
+    ):
+        keys = parse_jwks(_fetched(url))
+    return keys
