@@ -105,6 +105,10 @@ class WorkAccount(AbstractBaseUser, PermissionsMixin):
     manager = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="direct_reports"
     )
+    # manager.value exactly as sent when it names no account of the organization (yet): Entra
+    # may link a manager before the manager is provisioned. Set only while `manager` is NULL;
+    # accounts.services links it when the named account appears.
+    manager_reference = models.CharField("manager.value", max_length=255, null=True, blank=True)
 
     date_joined = models.DateTimeField("created", default=dj_timezone.now)
     updated_at = models.DateTimeField("lastModified", default=dj_timezone.now)
@@ -147,6 +151,12 @@ class WorkAccount(AbstractBaseUser, PermissionsMixin):
             models.Index(fields=["organization", "external_id"], name="account_org_external_id"),
             models.Index(fields=["organization", "date_joined", "id"], name="account_org_created"),
             models.Index(fields=["organization", "updated_at"], name="account_org_updated"),
+            # The accounts waiting for a manager, looked up whenever an account is created.
+            models.Index(
+                fields=["organization", "manager_reference"],
+                condition=Q(manager_reference__isnull=False),
+                name="account_org_manager_reference",
+            ),
         ]
 
     def __str__(self):
