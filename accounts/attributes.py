@@ -110,6 +110,10 @@ AccountAttributes = dataclasses.make_dataclass(
         ("roles", tuple, field(default=())),
         *[(a.field, str | None, field(default=None)) for a in _ENTERPRISE_SIMPLE],
         ("manager_id", uuid.UUID | None, field(default=None)),
+        # The manager as the client sent it (manager.value). accounts.services links a reference
+        # naming an account of the organization (manager_id); one naming none is kept here,
+        # unresolved, until that account appears. At most one of the two is set.
+        ("manager_reference", str | None, field(default=None)),
         # Write-only: a new password to set (never read back).
         ("password", str | None, field(default=None)),
     ],

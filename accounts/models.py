@@ -105,6 +105,10 @@ class WorkAccount(AbstractBaseUser, PermissionsMixin):
     manager = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="direct_reports"
     )
+    # manager.value exactly as sent when it names no account of the organization (yet): Entra
+    # may link a manager before the manager is provisioned. Set only while `manager` is NULL;
+    # accounts.services links it when the named account appears.
+    manager_reference = models.CharField("manager.value", max_length=255, null=True, blank=True)
 
     date_joined = models.DateTimeField("created", default=dj_timezone.now)
     updated_at = models.DateTimeField("lastModified", default=dj_timezone.now)
@@ -148,6 +152,12 @@ class WorkAccount(AbstractBaseUser, PermissionsMixin):
             models.Index(fields=["organization", "date_joined", "id"], name="account_org_created"),
             # The id settles ties: sortBy=meta.lastModified keysets on (updated_at, id) (RFC 9865).
             models.Index(fields=["organization", "updated_at", "id"], name="account_org_modified"),
+            # The accounts waiting for a manager, looked up whenever an account is created.
+            models.Index(
+                fields=["organization", "manager_reference"],
+                condition=Q(manager_reference__isnull=False),
+                name="account_org_manager_reference",
+            ),
         ]
 
     def __str__(self):

@@ -59,6 +59,7 @@ def account_attributes(account: WorkAccount) -> AccountAttributes:
         addresses=tuple(addresses),
         roles=tuple(account.roles or ()),
         manager_id=account.manager_id,
+        manager_reference=account.manager_reference,
         **{name: getattr(account, name) for name in SIMPLE_FIELDS},
     )
 

@@ -116,6 +116,11 @@ GROUP_UNIQUENESS_ADVICE = (
     "displayName, then provision on demand or wait for the next cycle."
 )
 SUCCEEDED = "This request succeeded: there is nothing to troubleshoot."
+SUCCEEDED_WITH_WARNING = (
+    "This request succeeded, with the warning above. A manager that is not provisioned yet is "
+    "linked automatically when Entra provisions that account; if it never appears, check that the "
+    "manager is in the scope of Entra's provisioning job."
+)
 NO_CHANGE = "Nothing needed to change: the resource already had these values."
 UNKNOWN_FAILURE = "The request failed. Check the detail and the request body in the summary."
 
@@ -161,6 +166,11 @@ def _resource_label(event: ProvisioningEvent) -> str:
     return f"{kind} '{name}'" if name else kind
 
 
+def warning_of(event: ProvisioningEvent) -> str:
+    """The warning of a successful event ('' for none): a success stores nothing else as its detail."""
+    return event.detail if event.status == Status.SUCCESS else ""
+
+
 def steps(event: ProvisioningEvent) -> list[Step]:
     """Request received → resource matched or handled → outcome, each with its own status."""
     received = Step(
@@ -196,13 +206,17 @@ def steps(event: ProvisioningEvent) -> list[Step]:
         outcome = f"HTTP {http_status_text(event.http_status)}" + (
             f": {changed} propert{'y' if changed == 1 else 'ies'} changed" if changed else ""
         )
+        if warning_of(event):
+            outcome += f". Warning: {warning_of(event)}"
     return [received, handled, Step("Outcome", event.status, outcome)]
 
 
 def troubleshooting(event: ProvisioningEvent) -> Troubleshooting:
     if event.status != Status.FAILURE:
+        warning = warning_of(event)
         advice = NO_CHANGE if event.status == Status.SKIPPED else SUCCEEDED
-        return Troubleshooting(failed=False, error_code="", reason="", advice=advice)
+        advice = SUCCEEDED_WITH_WARNING if warning else advice
+        return Troubleshooting(failed=False, error_code="", reason=warning, advice=advice)
     return Troubleshooting(
         failed=True,
         error_code=event.scim_type or f"HTTP {http_status_text(event.http_status)}",

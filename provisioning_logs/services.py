@@ -67,6 +67,9 @@ class EventRecord:
     modified_properties: list = field(default_factory=list)  # [(name, old, new)]
     request_body: str = ""
     reference_failure: bool = False  # about an unknown manager or member
+    # A success that stored something to look at (a manager not provisioned yet): shown as the
+    # event's detail (event_detail.warning_of), the event stays a success.
+    warnings: tuple = ()
 
     @property
     def credential_failure(self) -> bool:
@@ -135,7 +138,7 @@ def event_record(record: EventRecord, *, now: datetime | None = None) -> Provisi
                 external_id=(record.external_id or "")[:255],
                 identity=(record.identity or "")[:255],
                 scim_type=(record.scim_type or "")[:32],
-                detail=record.detail or (NO_CHANGE_NEEDED if record.skipped else ""),
+                detail=record.detail or (NO_CHANGE_NEEDED if record.skipped else " ".join(record.warnings)),
                 modified_properties=storable(
                     [_jsonable(redacted_property(*change)) for change in record.modified_properties]
                 ),

@@ -48,6 +48,7 @@ def to_manager_id(value) -> str | None:
     """
     Entra sends the manager as a bare id (real traffic), {"value": id} (validator) or
     [{"value": id, "$ref": …}] (documented sample); "", null and {"value": ""} remove it (§1.9).
+    Any other string is returned exactly as sent: a reference the service may not resolve yet.
     """
     if isinstance(value, list):
         if not value:
@@ -61,4 +62,4 @@ def to_manager_id(value) -> str | None:
         return None
     if not isinstance(value, str):
         raise bad_request(BAD_MANAGER.format(value=value), constants.INVALID_VALUE)
-    return value.strip() or None
+    return value if value.strip() else None

@@ -47,6 +47,7 @@ class ScimNote:
     identity: str = ""
     changes: tuple = ()
     error: object = None  # the ScimError answered, if any
+    warnings: list = field(default_factory=list)  # what a successful request should still report
     connection: object = None  # set when a credential names a connection it cannot use
 
     def looked_up(self, filter_text: str | None) -> None:
@@ -72,6 +73,10 @@ class ScimNote:
             self.identity = getattr(obj, "user_name", None) or getattr(obj, "display_name", None) or ""
             self.external_id = obj.external_id or self.external_id
         self.changes = tuple(changes)
+
+    def warn(self, text: str) -> None:
+        """Something the request stored that an admin should know about (an unresolved manager)."""
+        self.warnings.append(text)
 
     def updated(self, obj, changes) -> None:
         """PUT or PATCH: Disable/Enable when `active` changed, Other (no change needed) when nothing did."""
@@ -184,6 +189,7 @@ def _record(request, response, stream_failure: str | None = None) -> None:
             ],
             request_body=redacted_body(_body_of(request)),
             reference_failure=detail.startswith(_REFERENCE_ERROR_PREFIXES),
+            warnings=tuple(note.warnings) if http_status < 400 else (),
         )
     except Exception:  # whatever the request held, its answer stands and the loss is counted
         logger.exception("Could not build the provisioning event of %s %s", request.method, request.path)

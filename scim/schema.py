@@ -24,7 +24,8 @@ class Attribute:
     uniqueness: str = "none"
     description: str = ""
     sub_attributes: tuple["Attribute", ...] = ()
-    canonical_values: tuple[str, ...] = ()
+    # None: not published; () is published as [] (RFC 7643 §8.7.1 does so for roles.type).
+    canonical_values: tuple[str, ...] | None = None
     reference_types: tuple[str, ...] = ()
 
     def sub(self, name: str) -> "Attribute | None":
@@ -43,7 +44,7 @@ class Attribute:
             "returned": self.returned,
             "uniqueness": self.uniqueness,
         }
-        if self.canonical_values:
+        if self.canonical_values is not None:
             doc["canonicalValues"] = list(self.canonical_values)
         if self.reference_types:
             doc["referenceTypes"] = list(self.reference_types)

@@ -12,7 +12,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0007_admin_activity"),
+        ("accounts", "0010_federated_credentials"),
     ]
 
     operations = [

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, Q
 from django.utils import timezone
 
 from accounts.attributes import (
@@ -47,6 +47,11 @@ USERNAME_TAKEN = "userName '{user_name}' is already taken in this organization."
 CONCURRENT_CHANGE = "The account was changed by another request at the same time; retry the request."
 MANAGER_UNKNOWN = "manager '{manager_id}' is not a work account of this organization."
 MANAGER_SELF = "An account cannot be its own manager."
+MANAGER_UNRESOLVED = (
+    "manager '{reference}' is not a work account of this organization yet: the account is kept "
+    "without a manager, and the manager is linked as soon as an account with this id or "
+    "externalId is provisioned."
+)
 TWO_PRIMARIES = "{attribute} has more than one value marked primary; at most one may be."
 DUPLICATE_TYPE = "{attribute} has more than one value of type '{type}'; each type may appear once."
 USERNAME_REQUIRED = "userName is required and cannot be empty."
@@ -64,6 +69,8 @@ class AccountChange:
     account: WorkAccount
     attributes: AccountAttributes
     changes: tuple[PropertyChange, ...]
+    # What the change stored that the client should know about, though it succeeded.
+    warnings: tuple[str, ...] = ()
 
 
 # Work accounts ------------------------------------------------------------------------------------
@@ -77,7 +84,8 @@ def account_create(
 ) -> AccountChange:
     """Create a work account; a taken userName (any case) raises UniquenessConflict."""
     with _translated_integrity_errors(attributes), transaction.atomic():
-        _validate(organization, attributes, account_id=None)
+        _validate(attributes)
+        attributes = _linked_manager(organization, attributes, current=None, account_id=None)
         if attributes.password is not None:
             _check_password(attributes.password, attributes)
         now = timezone.now()
@@ -91,13 +99,16 @@ def account_create(
         ]
         if rows:
             WorkAccountValue.objects.bulk_create(rows)
+        _link_reports(account)
     stored = dataclasses.replace(attributes, password=None)
     changes = tuple(
-        PropertyChange(name, None, getattr(stored, name))
-        for name in AccountAttributes.__dataclass_fields__
-        if name != "password" and getattr(stored, name) not in (None, (), False)
+        PropertyChange(name, None, _logged_value(stored, name))
+        for name in _logged_fields(AccountAttributes.__dataclass_fields__)
+        if _logged_value(stored, name) not in (None, (), False)
     )
-    return AccountChange(account=account, attributes=stored, changes=changes)
+    return AccountChange(
+        account=account, attributes=stored, changes=changes, warnings=_manager_warnings(stored, changes)
+    )
 
 
 def account_update(
@@ -121,28 +132,33 @@ def account_update(
         account = _locked_account(organization, account_id, with_values=True)
         _check_version(account, expected_version)
         current = account_attributes(account)
-        desired = translator.attributes = transform(current)
+        desired = translator.attributes = _linked_manager(
+            organization, transform(current), current=current, account_id=account.pk
+        )
         changed = current.changed_fields(desired)
         if not changed:
             return AccountChange(account=account, attributes=current, changes=())
-        _validate(organization, desired, account_id=account.pk, changed=changed)
+        _validate(desired)
         if "password" in changed and desired.password is not None:
             _check_password(desired.password, desired)
         if deprovisioning_policy is not None and current.active and not desired.active:
             held = deprovisioning_policy.admit(account=account, action=DISABLE)
         if held is None:
             _write_update(account, desired, changed)
+            if "external_id" in changed:
+                _link_reports(account)
     if held is not None:
         raise DeprovisioningHeld(held, action=DISABLE)
     stored = dataclasses.replace(desired, password=None)
     changes = tuple(
-        PropertyChange(name, getattr(current, name), getattr(stored, name))
-        for name in changed
-        if name != "password"
+        PropertyChange(name, _logged_value(current, name), _logged_value(stored, name))
+        for name in _logged_fields(changed)
     )
     if "password" in changed:
         changes += (PropertyChange("password", "[redacted]", "[redacted]"),)
-    return AccountChange(account=account, attributes=stored, changes=changes)
+    return AccountChange(
+        account=account, attributes=stored, changes=changes, warnings=_manager_warnings(stored, changes)
+    )
 
 
 def _write_update(account: WorkAccount, desired: AccountAttributes, changed: list[str]) -> None:
@@ -276,16 +292,10 @@ def _check_version(account: WorkAccount, expected_version: int | None) -> None:
         raise VersionMismatch(f'The resource has changed: its version is W/"{account.version}".')
 
 
-def _validate(
-    organization: Organization,
-    attributes: AccountAttributes,
-    *,
-    account_id: uuid.UUID | None,
-    changed: list[str] | None = None,
-) -> None:
+def _validate(attributes: AccountAttributes) -> None:
     if not attributes.user_name or not attributes.user_name.strip():
         raise InvalidAttributeValue(USERNAME_REQUIRED)
-    for name in SIMPLE_FIELDS:
+    for name in (*SIMPLE_FIELDS, "manager_reference"):
         check_length(WorkAccount, name, getattr(attributes, name))
     for name, attribute in _MULTI_VALUED.items():
         values = getattr(attributes, name)
@@ -305,11 +315,105 @@ def _validate(
             for part in ("type", "display", "value", *ADDRESS_PARTS):
                 if hasattr(element, part):
                     check_length(WorkAccountValue, part, getattr(element, part), prefix=attribute.label)
-    if attributes.manager_id is not None and (changed is None or "manager_id" in changed):
-        if attributes.manager_id == account_id:
+
+
+def _linked_manager(
+    organization: Organization,
+    attributes: AccountAttributes,
+    *,
+    current: AccountAttributes | None,
+    account_id: uuid.UUID | None,
+) -> AccountAttributes:
+    """
+    The attributes with their manager linked. A manager_reference (manager.value as sent) names
+    the live account of the organization whose id it is (RFC 7643 §4.3), else the one account
+    whose externalId it is (clients that know only their own ids); one naming none — not
+    provisioned yet, deleted, or of another organization — is kept as sent, unresolved, instead
+    of refusing the account (issue 14). A manager_id given directly must name a live account.
+    An unchanged manager costs no query.
+    """
+    reference = attributes.manager_reference
+    if reference is None:
+        manager_id = attributes.manager_id
+        if manager_id is None or (current is not None and manager_id == current.manager_id):
+            return attributes
+        if manager_id == account_id:
             raise InvalidAttributeValue(MANAGER_SELF)
-        if not live_accounts(organization=organization).filter(pk=attributes.manager_id).exists():
-            raise InvalidAttributeValue(MANAGER_UNKNOWN.format(manager_id=attributes.manager_id))
+        if not live_accounts(organization=organization).filter(pk=manager_id).exists():
+            raise InvalidAttributeValue(MANAGER_UNKNOWN.format(manager_id=manager_id))
+        return attributes
+    if current is not None and reference == current.manager_reference:
+        return dataclasses.replace(attributes, manager_id=None)
+    named = _uuid_or_none(reference)
+    if current is not None and current.manager_id is not None and named == current.manager_id:
+        manager_id = current.manager_id
+    else:
+        manager_id = _account_named(organization, reference, named)
+    if manager_id is not None and manager_id == account_id:
+        raise InvalidAttributeValue(MANAGER_SELF)
+    if manager_id is None and account_id is None and reference == attributes.external_id:
+        raise InvalidAttributeValue(MANAGER_SELF)  # it would link itself once created
+    if manager_id is None:
+        return dataclasses.replace(attributes, manager_id=None)
+    return dataclasses.replace(attributes, manager_id=manager_id, manager_reference=None)
+
+
+def _account_named(organization: Organization, reference: str, named: uuid.UUID | None) -> uuid.UUID | None:
+    """The live account whose id is `reference`, else the only one whose externalId it is (one query)."""
+    names = Q(external_id=reference) | (Q(pk=named) if named is not None else Q())
+    found = list(live_accounts(organization=organization).filter(names).values_list("pk", "external_id")[:3])
+    if named is not None and any(pk == named for pk, _ in found):
+        return named
+    by_external_id = [pk for pk, external_id in found if external_id == reference]
+    return by_external_id[0] if len(by_external_id) == 1 else None
+
+
+def _uuid_or_none(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        return None
+
+
+def _link_reports(account: WorkAccount) -> int:
+    """
+    Link the accounts waiting for this one as their manager (their manager_reference is its id or,
+    when no other live account shares it, its externalId), in one UPDATE of the transaction that
+    created or renamed it. Another organization's references never match.
+    """
+    names = Q(manager_reference=str(account.pk))
+    if account.external_id:
+        shared = live_accounts(organization=account.organization).filter(external_id=account.external_id)
+        names |= Q(manager_reference=account.external_id) & ~Exists(shared.exclude(pk=account.pk))
+    return (
+        live_accounts(organization=account.organization)
+        .filter(names)
+        .exclude(pk=account.pk)
+        .update(manager=account, manager_reference=None, updated_at=timezone.now(), version=F("version") + 1)
+    )
+
+
+def _logged_fields(names) -> list[str]:
+    """The fields a change logs: the manager once (as manager_id), whichever column holds it."""
+    fields = [name for name in names if name != "password"]
+    if "manager_reference" in fields:
+        fields.remove("manager_reference")
+        if "manager_id" not in fields:
+            fields.append("manager_id")
+    return fields
+
+
+def _logged_value(attributes: AccountAttributes, name: str):
+    """A field's value for the log; the manager is its id once linked, else the reference as sent."""
+    if name == "manager_id" and attributes.manager_id is None:
+        return attributes.manager_reference
+    return getattr(attributes, name)
+
+
+def _manager_warnings(stored: AccountAttributes, changes: tuple[PropertyChange, ...]) -> tuple[str, ...]:
+    if stored.manager_reference is None or not any(change.name == "manager_id" for change in changes):
+        return ()
+    return (MANAGER_UNRESOLVED.format(reference=stored.manager_reference),)
 
 
 def _check_password(password: str, attributes: AccountAttributes) -> None:
@@ -319,7 +423,7 @@ def _check_password(password: str, attributes: AccountAttributes) -> None:
     the password itself.
     """
     candidate = WorkAccount()
-    _assign(candidate, dataclasses.replace(attributes, manager_id=None))
+    _assign(candidate, dataclasses.replace(attributes, manager_id=None, manager_reference=None))
     try:
         validate_password(password, user=candidate)
     except ValidationError as exc:
@@ -332,6 +436,7 @@ def _assign(account: WorkAccount, attributes: AccountAttributes) -> None:
     account.is_active = attributes.active
     account.roles = list(attributes.roles)
     account.manager_id = attributes.manager_id
+    account.manager_reference = attributes.manager_reference
 
 
 def _write_values(account: WorkAccount, attributes: AccountAttributes, *, fields: list[str]) -> None:

@@ -19,7 +19,7 @@ from provisioning_logs.admin import dashboard, exports
 from provisioning_logs.admin.filters import ConnectionFilter, ResourceTypeFilter, TimeRangeFilter
 from provisioning_logs.admin.onboarding import first_run_checklist
 from provisioning_logs.admin.paging import CappedPaginator, EventChangeList, page_number_of
-from provisioning_logs.event_detail import event_detail
+from provisioning_logs.event_detail import event_detail, warning_of
 from provisioning_logs.models import ProvisioningEvent
 from provisioning_logs.selectors import event_search, reader_scope
 
@@ -146,8 +146,14 @@ class ProvisioningEventAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="status")
     def status_label(self, event):
-        return format_html(
+        status = format_html(
             '<span class="event-status event-status-{}">{}</span>', event.status.lower(), event.status
+        )
+        warning = warning_of(event)
+        if not warning:
+            return status
+        return format_html(
+            '{} <span class="event-status event-status-warning" title="{}">Warning</span>', status, warning
         )
 
     @admin.display(description="connection")

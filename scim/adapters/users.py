@@ -94,7 +94,9 @@ class WorkAccountSCIMUser(PatchHandlers, SCIMUser):
     def to_dict(self) -> dict:
         document = to_document(self.attributes)
         enterprise = document.get(ENTERPRISE)
-        if enterprise and "manager" in enterprise:
+        if enterprise and self.attributes.manager_id is not None:
+            # A manager not provisioned yet has no resource to point at: its reference goes
+            # back as sent, without $ref.
             manager_id = enterprise["manager"]["value"]
             enterprise["manager"] = {
                 "value": manager_id,
@@ -223,6 +225,8 @@ class WorkAccountSCIMUser(PatchHandlers, SCIMUser):
         self.obj = result.account
         self._attributes = result.attributes
         self.changes = result.changes
+        for warning in result.warnings:
+            self.request.scim_note.warn(warning)
 
 
 def stored_pk(obj):

@@ -6,8 +6,6 @@ the enterprise extension under its URN. PATCH edits documents; POST and PUT bodi
 canonicalised into one. Absent values are left out, never sent as null (Entra §1.4).
 """
 
-import uuid
-
 from accounts.attributes import AccountAttributes, ContactValue, PostalAddress
 from scim import constants
 from scim.coerce import NOT_A_LIST, to_bool, to_manager_id, to_object, to_object_list, to_string
@@ -31,7 +29,6 @@ ADDRESS_PARTS = {
     "country": "country",
 }
 CONTACT_ATTRIBUTES = {"emails": "emails", "phoneNumbers": "phone_numbers"}
-MANAGER_NOT_A_USER = "manager '{value}' is not a work account of this organization."
 SCIM_NAMES = {
     **{field: name for name, field in CORE_SIMPLE.items()},
     **{field: f"name.{name}" for name, field in NAME_PARTS.items()},
@@ -42,6 +39,7 @@ SCIM_NAMES = {
     "addresses": "addresses",
     "roles": "roles",
     "manager_id": f"{ENTERPRISE}:manager",
+    "manager_reference": f"{ENTERPRISE}:manager",
     "password": "password",
 }
 
@@ -62,8 +60,10 @@ def to_document(attributes: AccountAttributes) -> dict:
     enterprise: dict = {}
     for name, field in ENTERPRISE_SIMPLE.items():
         _put(enterprise, name, getattr(attributes, field))
-    if attributes.manager_id is not None:
-        enterprise["manager"] = {"value": str(attributes.manager_id)}
+    # A linked manager by its id; one not provisioned yet by its reference as sent.
+    manager = attributes.manager_id if attributes.manager_id is not None else attributes.manager_reference
+    if manager is not None:
+        enterprise["manager"] = {"value": str(manager)}
     _put(doc, ENTERPRISE, enterprise or None)
     return doc
 
@@ -85,7 +85,8 @@ def from_document(doc: dict) -> AccountAttributes:
     enterprise = to_object(doc.get(ENTERPRISE) or {}, ENTERPRISE)
     for name, field in ENTERPRISE_SIMPLE.items():
         values[field] = to_string(enterprise.get(name), name)
-    values["manager_id"] = _manager_uuid(to_manager_id(enterprise.get("manager")))
+    # As sent: the service links it to an account of the organization, or keeps it unresolved.
+    values["manager_reference"] = to_manager_id(enterprise.get("manager"))
     values["password"] = to_string(doc.get("password"), "password")
     if values["user_name"] is None:
         raise bad_request("userName is required.", constants.INVALID_VALUE)
@@ -131,8 +132,13 @@ def canonicalise(body: dict) -> dict:
                 raise bad_request(NOT_A_LIST.format(name=attribute.name), constants.INVALID_VALUE)
             doc[attribute.name] = _canonical_sub_keys(attribute, value)
             continue
-        # Lenient: bare enterprise names at the top level (the legacy sample of §1.5).
-        attribute = USER_RESOURCE.extensions[0].attribute(key)
+        # Lenient: bare enterprise names at the top level (the legacy sample of §1.5), and names
+        # in attribute notation ("urn:…:enterprise:2.0:User:department", RFC 7644 §3.10), as
+        # clients that flatten the extension send them.
+        prefix, _, name = key.rpartition(":")
+        attribute = USER_RESOURCE.extensions[0].attribute(
+            name if prefix.lower() == ENTERPRISE.lower() else key
+        )
         if attribute is not None:
             doc.setdefault(ENTERPRISE, {}).setdefault(attribute.name, value)
     return doc
@@ -212,12 +218,3 @@ def _role(element: dict) -> dict:
 def _primary(element: dict, attribute: str) -> bool:
     value = element.get("primary")
     return False if value is None else to_bool(value, f"{attribute}.primary")
-
-
-def _manager_uuid(value: str | None) -> uuid.UUID | None:
-    if value is None:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise bad_request(MANAGER_NOT_A_USER.format(value=value), constants.INVALID_VALUE) from None

@@ -300,3 +300,21 @@ def test_create_entra_client_without_a_base_url_says_how_to_give_one_and_creates
     with pytest.raises(CommandError, match=r"--base-url http://HOST:PORT, or set PORTAL_BASE_URL"):
         call_command("create_entra_client", "contoso")
     assert not organization.connections.exists()
+
+
+def test_the_account_page_shows_a_manager_that_is_not_provisioned_yet(admin_browser, organization):
+    joy = account_create(
+        organization=organization,
+        attributes=AccountAttributes(user_name="joy@contoso.com", manager_reference="271"),
+    ).account
+
+    html = account_page(admin_browser, joy)
+
+    manager = re.search(r'id="account-manager">(.*?)</div>', html, re.S).group(1)
+    paragraphs = [re.sub(r"<[^>]+>", "", p).strip() for p in re.findall(r"<p[^>]*>(.*?)</p>", manager, re.S)]
+    assert paragraphs == [
+        "Manager: 271 — not yet provisioned.",
+        "Entra named a manager that is not a work account of this organization yet. It is linked "
+        "automatically as soon as an account with this id or externalId is provisioned.",
+    ]
+    assert "manager-link" not in html and "no-manager" not in html

@@ -40,8 +40,12 @@ def attr(name, type="string", *, sub=(), description=None, **overrides) -> dict:
 
 
 def contact_subs(*types) -> list[dict]:
-    type_attr = attr("type", canonicalValues=list(types)) if types else attr("type")
-    return [attr("value"), attr("display"), type_attr, attr("primary", "boolean")]
+    return [
+        attr("value"),
+        attr("display"),
+        attr("type", canonicalValues=list(types)),
+        attr("primary", "boolean"),
+    ]
 
 
 USER_SCHEMA = {
@@ -269,6 +273,26 @@ def test_group_schema_body(scim):
     response = scim.get(f"/Schemas/{GROUP}")
     assert response.status_code == 200
     assert response.body == GROUP_SCHEMA
+
+
+def test_type_sub_attributes_publish_the_canonical_values_of_rfc_7643(scim):
+    """RFC 7643 §8.7.1's canonicalValues on every `type` (Entra's gallery schema check reads them);
+    roles.type has none there and is published with an empty list, as the RFC does."""
+    attributes = scim.get(f"/Schemas/{USER}").body["attributes"]
+
+    published = {
+        attribute["name"]: sub.get("canonicalValues")
+        for attribute in attributes
+        for sub in attribute.get("subAttributes", ())
+        if sub["name"] == "type"
+    }
+    assert published == {
+        "emails": ["work", "home", "other"],
+        "phoneNumbers": ["work", "home", "mobile", "fax", "pager", "other"],
+        "addresses": ["work", "home", "other"],
+        "groups": ["direct", "indirect"],
+        "roles": [],
+    }
 
 
 def test_unknown_schema_is_scim_404(scim):

@@ -229,14 +229,20 @@ def test_apply_patch_value_path_matches_case_insensitively():
         MANAGER_ID,
         {"value": MANAGER_ID},
         [{"$ref": f"https://example.com/scim/Users/{MANAGER_ID}", "value": MANAGER_ID}],
-        f" {MANAGER_ID} ",
     ],
-    ids=["bare-id", "value-object", "ref-list", "padded"],
+    ids=["bare-id", "value-object", "ref-list"],
 )
 def test_apply_patch_normalises_every_manager_shape(value):
     result = apply({"op": "Add", "path": f"{ENTERPRISE}:manager", "value": value})
 
     assert result[ENTERPRISE] == {"manager": {"value": MANAGER_ID}}
+
+
+def test_apply_patch_keeps_the_manager_reference_exactly_as_sent():
+    # The service links a padded id to its account; a reference it cannot link is kept as sent.
+    result = apply({"op": "Add", "path": f"{ENTERPRISE}:manager", "value": f" {MANAGER_ID} "})
+
+    assert result[ENTERPRISE] == {"manager": {"value": f" {MANAGER_ID} "}}
 
 
 @pytest.mark.parametrize(
