@@ -29,7 +29,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from accounts.connections.federation.keys import cache_seconds
 from accounts.connections.federation.models import FederatedCredential, UsedAssertion
 from accounts.connections.federation.services import federated_credential_create
-from accounts.connections.services import entra_client_create
+from accounts.connections.services import connection_get_or_create, entra_client_create
 
 
 pytestmark = pytest.mark.django_db
@@ -807,3 +807,14 @@ def test_a_refusal_log_line_cannot_be_forged_with_a_line_break(credential, issue
     reason = refused(token_request(issuer.assertion(iss="https://evil.example\nCRITICAL all good")))
 
     assert reason == "no federated credential trusts the issuer https://evil.example\\nCRITICAL all good"
+
+
+def test_a_connection_without_an_oauth_client_says_why_it_cannot_have_federated_credentials(
+    admin_browser, organization
+):
+    connection = connection_get_or_create(organization=organization)
+
+    html = admin_browser.get(f"{page_of(connection)}/change/").content.decode()
+
+    assert 'id="add-federated-credential-link"' not in html
+    assert "this connection has none: use Connect Microsoft Entra ID" in re.sub(r"<[^>]+>", "", html)
