@@ -1,6 +1,7 @@
 """The admin portal's "Connect Microsoft Entra ID" form."""
 
 from django import forms
+from django.utils import timezone
 
 from accounts.connections.models import ProvisioningConnection
 from accounts.connections.selectors import connection_free_name
@@ -42,3 +43,19 @@ class ConnectEntraForm(forms.Form):
     @property
     def target_organization(self):
         return self.fixed_organization or self.cleaned_data.get("organization")
+
+
+class CredentialExpiryForm(forms.Form):
+    """The optional expiry date of a new secret token or client secret."""
+
+    expires_on = forms.DateField(
+        label="Expires on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean_expires_on(self):
+        day = self.cleaned_data["expires_on"]
+        if day is not None and day <= timezone.now().date():
+            raise forms.ValidationError("Choose a day after today, or leave it empty for no expiry.")
+        return day
