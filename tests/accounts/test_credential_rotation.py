@@ -581,5 +581,5 @@ def test_concurrent_rotations_cannot_make_three_live_tokens(organization):
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert sorted(outcomes.values()) == ["issued"] + [TOO_MANY_TOKENS] * (racers - 1)
+    assert sorted(outcomes.values()) == sorted(["issued"] + [TOO_MANY_TOKENS] * (racers - 1))
     assert ScimSecretToken.objects.filter(live()).count() == 2
