@@ -167,14 +167,18 @@ class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
         return TemplateResponse(request, "admin/accounts/provisioningconnection/connect.html", context)
 
     def _connected_page(self, request, issued):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Microsoft Entra ID connected",
-            "connection": issued.connection,
-            "settings": entra_connection_settings(portal_base(request), issued),
-            "opts": self.model._meta,
-        }
-        response = TemplateResponse(request, "admin/accounts/provisioningconnection/connected.html", context)
+        return self._shown_once(
+            request,
+            "admin/accounts/provisioningconnection/connected.html",
+            title="Microsoft Entra ID connected",
+            connection=issued.connection,
+            settings=entra_connection_settings(portal_base(request), issued),
+        )
+
+    def _shown_once(self, request, template: str, **context):
+        """A page with a new secret on it: never cached, so Back does not show it again."""
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, **context}
+        response = TemplateResponse(request, template, context)
         response["Cache-Control"] = "no-store"
         return response
 
@@ -280,18 +284,15 @@ class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
             target=connection,
             request=request,
         )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Secret token issued",
-            "connection": connection,
-            "token": issued.token,
-            "secret": issued.secret,
-            "tenant_url": scim_base_url(request) + "/",
-            "opts": self.model._meta,
-        }
-        response = TemplateResponse(request, "admin/accounts/secret_token_issued.html", context)
-        response["Cache-Control"] = "no-store"
-        return response
+        return self._shown_once(
+            request,
+            "admin/accounts/secret_token_issued.html",
+            title="Secret token issued",
+            connection=connection,
+            token=issued.token,
+            secret=issued.secret,
+            tenant_url=scim_base_url(request) + "/",
+        )
 
     def revoke_token_view(self, request, connection_id: int, token_id: int):
         connection = self._connection(request, connection_id)
@@ -347,17 +348,14 @@ class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
             target=connection,
             request=request,
         )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Client secret issued",
-            "connection": connection,
-            "issued": issued,
-            "others_live": connection.client_secrets.filter(live()).exclude(pk=issued.credential.pk).exists(),
-            "opts": self.model._meta,
-        }
-        response = TemplateResponse(request, "admin/accounts/client_secret_issued.html", context)
-        response["Cache-Control"] = "no-store"
-        return response
+        return self._shown_once(
+            request,
+            "admin/accounts/client_secret_issued.html",
+            title="Client secret issued",
+            connection=connection,
+            issued=issued,
+            others_live=connection.client_secrets.filter(live()).exclude(pk=issued.credential.pk).exists(),
+        )
 
     def revoke_client_secret_view(self, request, connection_id: int, secret_id: int):
         connection = self._connection(request, connection_id)

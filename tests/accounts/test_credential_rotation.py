@@ -44,7 +44,6 @@ from provisioning_logs.credential_expiry import credential_expiry_reminders_send
 from provisioning_logs.models import OutboxMessage, OutboxStatus
 from provisioning_logs.notifications import notification_settings_save
 from tests.conftest import ScimClient
-from tests.provisioning_logs.smtp_sink import SmtpSink
 
 
 pytestmark = pytest.mark.django_db
@@ -447,17 +446,6 @@ def test_create_entra_client_command_sets_the_secrets_expiry(organization):
 
 
 # Expiry reminders ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def smtp_sink(settings):
-    """A real SMTP server, and Django's SMTP backend pointed at it."""
-    with SmtpSink() as sink:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = sink.host, sink.port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-        yield sink
 
 
 @pytest.fixture
