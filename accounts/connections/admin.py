@@ -147,6 +147,7 @@ class ProvisioningConnectionAdmin(OrganizationScopedAdmin):
                     organization=form.target_organization,
                     name=form.cleaned_data["name"],
                     extra_redirect_uris=form.cleaned_data["extra_redirect_uris"],
+                    secret_expires_at=expiry_on(form.cleaned_data["secret_expires_on"]),
                 )
             except AccountsError as exc:
                 form.add_error(None, exc.message)

@@ -9,6 +9,16 @@ from accounts.connections.services import DEFAULT_CONNECTION_NAME, ENTRA_REDIREC
 from accounts.models import Organization
 
 
+EXPIRY_NOT_AFTER_TODAY = "Choose a day after today, or leave it empty for no expiry."
+
+
+def future_day(day):
+    """An optional expiry day: after today (the credential stops at 00:00 UTC that day)."""
+    if day is not None and day <= timezone.now().date():
+        raise forms.ValidationError(EXPIRY_NOT_AFTER_TODAY)
+    return day
+
+
 class ConnectEntraForm(forms.Form):
     organization = forms.ModelChoiceField(queryset=Organization.objects.all(), required=True)
     name = forms.CharField(
@@ -23,6 +33,13 @@ class ConnectEntraForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "https://…"}),
         help_text=f"One https URL per line. {ENTRA_REDIRECT_URI} is always allowed.",
     )
+    secret_expires_on = forms.DateField(
+        label="Client secret expires on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional. It stops working at 00:00 UTC that day; reminders go out 14 and 3 days "
+        "before. Rotate it on the connection's page without downtime.",
+    )
 
     def __init__(self, *args, organization=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -34,6 +51,9 @@ class ConnectEntraForm(forms.Form):
         self.fields["name"].initial = connection_free_name(
             base=DEFAULT_CONNECTION_NAME, organization=organization
         )
+
+    def clean_secret_expires_on(self):
+        return future_day(self.cleaned_data["secret_expires_on"])
 
     def clean_extra_redirect_uris(self):
         return [
@@ -55,7 +75,4 @@ class CredentialExpiryForm(forms.Form):
     )
 
     def clean_expires_on(self):
-        day = self.cleaned_data["expires_on"]
-        if day is not None and day <= timezone.now().date():
-            raise forms.ValidationError("Choose a day after today, or leave it empty for no expiry.")
-        return day
+        return future_day(self.cleaned_data["expires_on"])

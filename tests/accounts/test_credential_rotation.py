@@ -29,6 +29,7 @@ from accounts.connections.credentials import (
     TOO_MANY_TOKENS,
     client_secret_create,
     client_secret_revoke,
+    expiry_on,
     live,
 )
 from accounts.connections.models import ConnectionClientSecret, ProvisioningConnection, ScimSecretToken
@@ -411,6 +412,32 @@ def test_portal_refuses_a_third_client_secret_with_the_message(admin_browser, en
     )
 
     assert [str(m) for m in response.context["messages"]] == [TOO_MANY_SECRETS]
+
+
+def test_connect_sets_the_first_client_secrets_expiry(admin_browser, organization):
+    day = (timezone.now() + timedelta(days=60)).date()
+
+    response = admin_browser.post(
+        "/admin/accounts/provisioningconnection/add/",
+        {"name": "Entra test", "extra_redirect_uris": "", "secret_expires_on": day.isoformat()},
+    )
+
+    assert response.status_code == 200
+    [credential] = ConnectionClientSecret.objects.filter(connection__name="Entra test")
+    assert credential.expires_at == expiry_on(day)
+
+
+def test_connect_with_an_expiry_in_the_past_keeps_what_was_typed(admin_browser, organization):
+    response = admin_browser.post(
+        "/admin/accounts/provisioningconnection/add/",
+        {"name": "Entra test", "extra_redirect_uris": "", "secret_expires_on": "2020-01-01"},
+    )
+
+    assert response.context["form"].errors == {
+        "secret_expires_on": ["Choose a day after today, or leave it empty for no expiry."]
+    }
+    assert 'value="Entra test"' in response.content.decode()
+    assert not ProvisioningConnection.objects.filter(name="Entra test").exists()
 
 
 # Commands -----------------------------------------------------------------------------------------
