@@ -35,6 +35,7 @@ BAD_EXPIRY = "--expires-days must be a positive number of days."
 EXPIRY_IN_THE_PAST = "The expiry date must be in the future."
 NO_OAUTH_CLIENT = "This connection has no OAuth client, so it has no client secrets."
 NO_SUCH_SECRET = "This client secret does not exist or is revoked already."
+AMBIGUOUS_PREFIX = "More than one live client secret starts with '{prefix}': give more of it."
 NO_SUCH_CONNECTION = "Organization '{slug}' has no provisioning connection named '{name}'."
 
 
@@ -136,12 +137,22 @@ def client_secret_create(
 
 
 @transaction.atomic
-def client_secret_revoke(*, connection: ProvisioningConnection, secret_id: int) -> ConnectionClientSecret:
-    credential = (
-        ConnectionClientSecret.objects.select_for_update()
-        .filter(connection=connection, pk=secret_id, revoked_at__isnull=True)
-        .first()
+def client_secret_revoke(
+    *, connection: ProvisioningConnection, secret_id: int | None = None, prefix: str | None = None
+) -> ConnectionClientSecret:
+    """Revoke one secret, named by id (portal) or by the start of the secret (commands)."""
+    unrevoked = ConnectionClientSecret.objects.select_for_update().filter(
+        connection=connection, revoked_at__isnull=True
     )
+    if prefix is not None:
+        # Matched against the recorded prefix: the secret itself is only stored hashed.
+        prefix = prefix[:SECRET_PREFIX_LENGTH]
+        matches = list(unrevoked.filter(prefix__startswith=prefix)[:2]) if prefix else []
+        if len(matches) > 1:
+            raise InvalidAttributeValue(AMBIGUOUS_PREFIX.format(prefix=prefix))
+        credential = matches[0] if matches else None
+    else:
+        credential = unrevoked.filter(pk=secret_id).first()
     if credential is None:
         raise InvalidAttributeValue(NO_SUCH_SECRET)
     credential.revoked_at = timezone.now()

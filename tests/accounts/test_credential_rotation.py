@@ -18,6 +18,7 @@ from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.contrib.auth.hashers import check_password
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection as database
 from django.test import Client
 from django.utils import timezone
@@ -455,6 +456,26 @@ def test_create_client_secret_command_prints_a_second_working_secret(entra):
     assert _token(entra.client_id, entra.client_secret).status_code == 200
     newest = ConnectionClientSecret.objects.get(prefix=secret[:8])
     assert timedelta(days=89) < newest.expires_at - timezone.now() <= timedelta(days=90)
+
+
+def test_revoke_client_secret_command_revokes_the_one_it_names(entra):
+    second = client_secret_create(connection=entra.connection)
+    out = StringIO()
+
+    call_command(
+        "revoke_client_secret", "contoso", entra.client_secret[:8], "--connection", "Entra prod", stdout=out
+    )
+
+    assert out.getvalue() == f"Revoked client secret {entra.client_secret[:8]}… of Entra prod (contoso).\n"
+    assert _token(entra.client_id, entra.client_secret).json() == INVALID_CLIENT
+    assert _token(entra.client_id, second.secret).status_code == 200
+
+
+def test_revoke_client_secret_command_refuses_an_unknown_prefix(entra):
+    with pytest.raises(CommandError) as refused:
+        call_command("revoke_client_secret", "contoso", "nothing1", "--connection", "Entra prod")
+
+    assert str(refused.value) == "This client secret does not exist or is revoked already."
 
 
 def test_create_entra_client_command_sets_the_secrets_expiry(organization):
