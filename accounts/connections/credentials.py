@@ -5,6 +5,7 @@ it in Entra, watches "last used" move to it and then revokes the old one. Option
 the reminders before them are mailed by provisioning_logs.credential_expiry.
 """
 
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -74,13 +75,22 @@ def lock_room_for_one_more(connection: ProvisioningConnection, credentials, *, m
         raise UniquenessConflict(message)
 
 
-def mark_use(model, credential, *, client_address: str | None, now: datetime | None = None) -> None:
+def mark_use(credential, *, client_address: str | None, now: datetime | None = None) -> None:
     """Refresh the credential's last use (and from where), at most every LAST_USED_RESOLUTION."""
     now = now or timezone.now()
     if credential.last_used_at is not None and now - credential.last_used_at <= LAST_USED_RESOLUTION:
         return
-    model.objects.filter(pk=credential.pk).update(last_used_at=now, last_used_from=client_address or None)
-    credential.last_used_at, credential.last_used_from = now, client_address or None
+    address = _ip_or_none(client_address)
+    type(credential).objects.filter(pk=credential.pk).update(last_used_at=now, last_used_from=address)
+    credential.last_used_at, credential.last_used_from = now, address
+
+
+def _ip_or_none(address: str | None) -> str | None:
+    # The column is an address (inet on PostgreSQL): a peer that is not one (a unix socket) is None.
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:
+        return None
 
 
 def connection_named(*, organization, name: str) -> ProvisioningConnection:
@@ -174,7 +184,7 @@ def client_secret_authenticate(
     )
     for credential in candidates:
         if check_password(secret, credential.secret_hash):
-            mark_use(ConnectionClientSecret, credential, client_address=client_address, now=now)
+            mark_use(credential, client_address=client_address, now=now)
             return credential
     return None
 

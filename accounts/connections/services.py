@@ -103,7 +103,7 @@ def scim_token_authenticate(secret: str, *, client_address: str | None = None) -
     )
     if token is None or not token.is_usable():
         return None
-    mark_use(ScimSecretToken, token, client_address=client_address)
+    mark_use(token, client_address=client_address)
     return token
 
 

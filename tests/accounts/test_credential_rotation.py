@@ -152,6 +152,15 @@ def test_token_use_records_when_and_from_where(organization):
     assert timezone.now() - token.last_used_at < timedelta(minutes=1)
 
 
+def test_token_use_from_a_peer_without_an_address_records_none(organization):
+    issued = scim_token_create(organization=organization, label="entra")
+
+    scim_token_authenticate(issued.secret, client_address="unix:/run/gunicorn.sock")
+
+    token = ScimSecretToken.objects.get(pk=issued.token.pk)
+    assert (token.last_used_from, token.last_used_at is not None) == (None, True)
+
+
 def test_scim_request_records_the_tokens_client_address(organization):
     issued = scim_token_create(organization=organization, label="entra")
 
