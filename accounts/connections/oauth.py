@@ -46,8 +46,8 @@ class ProvisioningOAuth2Validator(OAuth2Validator):
         """
         A provisioning client authenticates with any of its live ConnectionClientSecrets (two
         during a rotation), client_secret_basic first, then client_secret_post (RFC 6749 §2.3.1,
-        as DOT orders them); DOT's Application holds one secret only. None: not a provisioning
-        client (audit API clients and others are DOT's as before).
+        as DOT orders them); DOT's Application holds one secret only. None: no client secret
+        presented, or not a provisioning client (audit API clients and others are DOT's as before).
         """
         verdict = None
         for client_id, secret in self._presented_client_secrets(request):
@@ -72,9 +72,9 @@ class ProvisioningOAuth2Validator(OAuth2Validator):
                 pass
             else:
                 yield client_id, secret
-        client_id = getattr(request, "client_id", None)
-        if client_id:
-            yield client_id, getattr(request, "client_secret", "") or ""
+        client_id, secret = getattr(request, "client_id", None), getattr(request, "client_secret", None)
+        if client_id and secret:  # no secret: another method (a client assertion), or none at all
+            yield client_id, secret
 
     def validate_bearer_token(self, token, scopes, request):
         # A provisioning connection's token works only while the admin who authorized it still may

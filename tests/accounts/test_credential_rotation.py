@@ -311,6 +311,14 @@ def test_revoked_client_secret_in_the_body_gets_invalid_client(entra):
     assert (refused.status_code, refused.json()) == (401, INVALID_CLIENT)
 
 
+def test_client_id_without_a_secret_gets_invalid_client(entra):
+    refused = Client().post(
+        "/o/token/", {"grant_type": "client_credentials", "scope": "scim", "client_id": entra.client_id}
+    )
+
+    assert (refused.status_code, refused.json()) == (401, INVALID_CLIENT)
+
+
 def test_expired_client_secret_gets_invalid_client(entra):
     ConnectionClientSecret.objects.update(expires_at=timezone.now())
 
