@@ -406,6 +406,8 @@ class ActivityAction(models.TextChoices):
     ORGANIZATION_CREATED = "organization_created", "Organization created"
     ADMIN_CREATED = "admin_created", "Admin created"
     KEY_ROTATED = "key_rotated", "Encryption key rotated"
+    CLIENT_SECRET_ISSUED = "client_secret_issued", "Client secret issued"
+    CLIENT_SECRET_REVOKED = "client_secret_revoked", "Client secret revoked"
 
 
 class AdminActivity(models.Model):

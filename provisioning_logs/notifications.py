@@ -140,7 +140,7 @@ def notification_settings_save(
 
 
 def outbox_enqueue(
-    *, organization, connection, kind: str, recipients, template: str, context: dict
+    *, organization, connection, kind: str, recipients, template: str, context: dict, section: str = "health"
 ) -> OutboxMessage | None:
     """Write the mail (same transaction as the caller's change); queue its sending after commit."""
     if not recipients:
@@ -153,7 +153,7 @@ def outbox_enqueue(
         **context,
         "organization": organization,
         "connection": connection,
-        "connection_url": connection_url(connection),
+        "connection_url": connection_url(connection, section),
         # The footer says truthfully why this person receives the mail.
         "to_admins_as_fallback": connection is not None
         and not _are_notification_addresses(connection, recipients),

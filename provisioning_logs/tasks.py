@@ -6,6 +6,7 @@ from celery import shared_task
 from django.dispatch import receiver
 
 from config.beat import single_run
+from provisioning_logs.credential_expiry import credential_expiry_reminders_send
 from provisioning_logs.health import health_tick
 from provisioning_logs.notifications import (
     RETRY_MAX_COUNTDOWN,
@@ -63,3 +64,10 @@ def check_connection_health() -> dict[str, int] | None:
     result = health_tick()
     result["digests"] = digests_send_due()
     return result
+
+
+@shared_task(name="provisioning_logs.credential_expiry_reminders")
+@single_run("provisioning_logs.credential_expiry_reminders", ttl_seconds=PERIODIC_LOCK_SECONDS)
+def send_credential_expiry_reminders() -> int | None:
+    """Periodic: e-mail the reminders 14 and 3 days before a secret token or client secret expires."""
+    return credential_expiry_reminders_send()

@@ -11,6 +11,7 @@ from oauth2_provider.oauth2_backends import OAuthLibCore
 
 from accounts.connections.selectors import TOKEN_PREFIX, connection_get_for_refused_credential
 from accounts.connections.services import connection_mark_oauth_use, scim_token_authenticate
+from config.proxies import client_address
 from config.ratelimit import rate_limit_take
 from scim import constants
 from scim.errors import ScimError, as_scim_error, error_response
@@ -37,7 +38,7 @@ def authenticate_bearer(request) -> ScimPrincipal:
         raise ScimError(401, constants.MISSING_TOKEN, headers={"WWW-Authenticate": _challenge()})
     secret = secret.strip()
     if secret.startswith(TOKEN_PREFIX):
-        credential = scim_token_authenticate(secret)
+        credential = scim_token_authenticate(secret, client_address=client_address(request) or None)
         connection = credential.connection if credential else None
     else:
         credential = connection = oauth_connection(request, secret)

@@ -8,6 +8,7 @@ from django.test import Client
 
 from accounts.connections.services import scim_token_create
 from accounts.services import organization_create
+from tests.provisioning_logs.smtp_sink import SmtpSink
 
 
 SCIM_BASE = "/scim/v2"
@@ -88,6 +89,17 @@ def other_scim(other_organization) -> ScimClient:
 @pytest.fixture
 def anonymous_scim(db) -> ScimClient:
     return ScimClient(None)
+
+
+@pytest.fixture
+def smtp_sink(settings):
+    """A real SMTP server, and Django's SMTP backend pointed at it."""
+    with SmtpSink() as sink:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = sink.host, sink.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        yield sink
 
 
 def entra_user(user_name: str = "alice@contoso.com", **overrides) -> dict:

@@ -6,7 +6,7 @@ tokens Entra uses ("Secret Token"), each shown once; support staff only read.
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -17,8 +17,15 @@ from oauth2_provider.models import get_access_token_model
 
 from accounts.admin import OrganizationScopedAdmin
 from accounts.connections.confirm import confirmation_page, confirmed
+from accounts.connections.credentials import (
+    MAX_LIVE_CREDENTIALS,
+    client_secret_create,
+    client_secret_revoke,
+    expiry_on,
+    live,
+)
 from accounts.connections.federation.admin import FederatedCredentialsAdminMixin
-from accounts.connections.forms import ConnectEntraForm
+from accounts.connections.forms import ConnectEntraForm, CredentialExpiryForm
 from accounts.connections.locations import entra_connection_settings, scim_base_url
 from accounts.connections.models import ProvisioningConnection
 from accounts.connections.services import entra_client_create, scim_token_create, scim_token_revoke
@@ -47,7 +54,13 @@ class ProvisioningConnectionAdmin(FederatedCredentialsAdminMixin, OrganizationSc
             super()
             .get_queryset(request)
             .select_related("organization", "application")
-            .annotate(_active_tokens=Count("tokens", filter=Q(tokens__revoked_at__isnull=True)))
+            .annotate(
+                _active_tokens=Count(
+                    "tokens",
+                    filter=Q(tokens__revoked_at__isnull=True)
+                    & (Q(tokens__expires_at__isnull=True) | Q(tokens__expires_at__gt=timezone.now())),
+                )
+            )
         )
 
     def has_change_permission(self, request, obj=None):
@@ -56,7 +69,7 @@ class ProvisioningConnectionAdmin(FederatedCredentialsAdminMixin, OrganizationSc
     def has_add_permission(self, request):
         return may_manage(request)
 
-    @admin.display(description="active secret tokens", ordering="_active_tokens")
+    @admin.display(description="live secret tokens", ordering="_active_tokens")
     def active_tokens(self, connection):
         return connection._active_tokens
 
@@ -109,6 +122,7 @@ class ProvisioningConnectionAdmin(FederatedCredentialsAdminMixin, OrganizationSc
                     organization=form.target_organization,
                     name=form.cleaned_data["name"],
                     extra_redirect_uris=form.cleaned_data["extra_redirect_uris"],
+                    secret_expires_at=expiry_on(form.cleaned_data["secret_expires_on"]),
                 )
             except AccountsError as exc:
                 form.add_error(None, exc.message)
@@ -129,14 +143,18 @@ class ProvisioningConnectionAdmin(FederatedCredentialsAdminMixin, OrganizationSc
         return TemplateResponse(request, "admin/accounts/provisioningconnection/connect.html", context)
 
     def _connected_page(self, request, issued):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Microsoft Entra ID connected",
-            "connection": issued.connection,
-            "settings": entra_connection_settings(portal_base(request), issued),
-            "opts": self.model._meta,
-        }
-        response = TemplateResponse(request, "admin/accounts/provisioningconnection/connected.html", context)
+        return self._shown_once(
+            request,
+            "admin/accounts/provisioningconnection/connected.html",
+            title="Microsoft Entra ID connected",
+            connection=issued.connection,
+            settings=entra_connection_settings(portal_base(request), issued),
+        )
+
+    def _shown_once(self, request, template: str, **context):
+        """A page with a new secret on it: never cached, so Back does not show it again."""
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, **context}
+        response = TemplateResponse(request, template, context)
         response["Cache-Control"] = "no-store"
         return response
 
@@ -150,8 +168,22 @@ class ProvisioningConnectionAdmin(FederatedCredentialsAdminMixin, OrganizationSc
         }
         connection = self.get_queryset(request).filter(pk=object_id).first() if object_id.isdigit() else None
         if connection is not None:
+            now = timezone.now()
+            # Live ones first (NULLS FIRST: PostgreSQL would put them last), newest first.
+            order = (F("revoked_at").asc(nulls_first=True), "-created_at")
+            tokens = list(connection.tokens.order_by(*order))
+            client_secrets = list(connection.client_secrets.order_by(*order))
+            live_tokens = sum(t.is_usable(now) for t in tokens)
+            live_secrets = sum(c.is_usable(now) for c in client_secrets)
             extra_context.update(
-                tokens=list(connection.tokens.order_by("revoked_at", "-created_at")),
+                tokens=tokens,
+                client_secrets=client_secrets,
+                # Rotation: a second credential may be issued beside the live one, never a third.
+                live_tokens=live_tokens,
+                may_issue_token=live_tokens < MAX_LIVE_CREDENTIALS,
+                may_issue_secret=connection.application_id is not None
+                and live_secrets < MAX_LIVE_CREDENTIALS,
+                now=now,
                 oauth_client_id=self.client_id(connection),
                 oauth_redirect_uris=self.redirect_uris(connection),
                 oauth_access=self.oauth_authorizations(connection),
@@ -171,6 +203,18 @@ class ProvisioningConnectionAdmin(FederatedCredentialsAdminMixin, OrganizationSc
                 self.admin_site.admin_view(require_http_methods(["GET", "POST"])(self.revoke_token_view)),
                 name="accounts_provisioningconnection_revoke_token",
             ),
+            path(
+                "<int:connection_id>/client-secrets/new/",
+                self.admin_site.admin_view(require_POST(self.issue_client_secret_view)),
+                name="accounts_provisioningconnection_issue_client_secret",
+            ),
+            path(
+                "<int:connection_id>/client-secrets/<int:secret_id>/revoke/",
+                self.admin_site.admin_view(
+                    require_http_methods(["GET", "POST"])(self.revoke_client_secret_view)
+                ),
+                name="accounts_provisioningconnection_revoke_client_secret",
+            ),
             *super().get_urls(),
         ]
 
@@ -186,12 +230,26 @@ class ProvisioningConnectionAdmin(FederatedCredentialsAdminMixin, OrganizationSc
             raise Http404
         return connection
 
+    def _expiry(self, request, connection):
+        """The optional expiry date the issue forms send (None: never), or a redirect with the error."""
+        form = CredentialExpiryForm(request.POST)
+        if form.is_valid():
+            return expiry_on(form.cleaned_data["expires_on"]), None
+        messages.error(request, " ".join(form.errors["expires_on"]))
+        return None, self._back(connection, "credentials")
+
     def issue_token_view(self, request, connection_id: int):
         connection = self._connection(request, connection_id)
         label = request.POST.get("label", "").strip() or None
+        expires_at, refused = self._expiry(request, connection)
+        if refused:
+            return refused
         try:
             issued = scim_token_create(
-                organization=connection.organization, label=label, connection_name=connection.name
+                organization=connection.organization,
+                label=label,
+                expires_at=expires_at,
+                connection_name=connection.name,
             )
         except AccountsError as exc:
             messages.error(request, exc.message)
@@ -202,18 +260,15 @@ class ProvisioningConnectionAdmin(FederatedCredentialsAdminMixin, OrganizationSc
             target=connection,
             request=request,
         )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Secret token issued",
-            "connection": connection,
-            "token": issued.token,
-            "secret": issued.secret,
-            "tenant_url": scim_base_url(request) + "/",
-            "opts": self.model._meta,
-        }
-        response = TemplateResponse(request, "admin/accounts/secret_token_issued.html", context)
-        response["Cache-Control"] = "no-store"
-        return response
+        return self._shown_once(
+            request,
+            "admin/accounts/secret_token_issued.html",
+            title="Secret token issued",
+            connection=connection,
+            token=issued.token,
+            secret=issued.secret,
+            tenant_url=scim_base_url(request) + "/",
+        )
 
     def revoke_token_view(self, request, connection_id: int, token_id: int):
         connection = self._connection(request, connection_id)
@@ -249,4 +304,68 @@ class ProvisioningConnectionAdmin(FederatedCredentialsAdminMixin, OrganizationSc
             request=request,
         )
         messages.success(request, f"Token {token.label} revoked; Entra can no longer use it.")
+        return self._back(connection, "credentials")
+
+    # Client secrets of the connection's OAuth client (rotation: two live at once) -------------
+
+    def issue_client_secret_view(self, request, connection_id: int):
+        connection = self._connection(request, connection_id)
+        expires_at, refused = self._expiry(request, connection)
+        if refused:
+            return refused
+        try:
+            issued = client_secret_create(connection=connection, expires_at=expires_at)
+        except AccountsError as exc:
+            messages.error(request, exc.message)
+            return self._back(connection, "credentials")
+        admin_activity_record(
+            action=ActivityAction.CLIENT_SECRET_ISSUED,
+            summary=f"Issued client secret {issued.credential.prefix}… of the OAuth client.",
+            target=connection,
+            request=request,
+        )
+        return self._shown_once(
+            request,
+            "admin/accounts/client_secret_issued.html",
+            title="Client secret issued",
+            connection=connection,
+            issued=issued,
+            others_live=connection.client_secrets.filter(live()).exclude(pk=issued.credential.pk).exists(),
+        )
+
+    def revoke_client_secret_view(self, request, connection_id: int, secret_id: int):
+        connection = self._connection(request, connection_id)
+        credential = connection.client_secrets.filter(pk=secret_id, revoked_at__isnull=True).first()
+        if credential is None:
+            raise Http404
+        name = f"{credential.prefix}…" if credential.prefix else "issued at connection"
+        if not confirmed(request):
+            used = (
+                f"Entra last used it {credential.last_used_at:%Y-%m-%d %H:%M} UTC."
+                if credential.last_used_at
+                else "It has not been used since rotation was recorded."
+            )
+            return confirmation_page(
+                request,
+                connection,
+                title=f"Revoke client secret {name}?",
+                question=f"Revoke the client secret {name} of {connection.name}?",
+                consequences=[
+                    used,
+                    "Entra can no longer get access tokens with it at the Token URL (invalid_client); "
+                    "access tokens it already got stay valid until they expire (at most an hour).",
+                    "This cannot be undone: issue a new client secret and enter it in Entra.",
+                ],
+                button=f"Revoke client secret {name}",
+                action_url=request.path,
+                opts=self.model._meta,
+            )
+        client_secret_revoke(connection=connection, secret_id=credential.pk)
+        admin_activity_record(
+            action=ActivityAction.CLIENT_SECRET_REVOKED,
+            summary=f"Revoked client secret {name} of the OAuth client.",
+            target=connection,
+            request=request,
+        )
+        messages.success(request, f"Client secret {name} revoked; Entra can no longer use it.")
         return self._back(connection, "credentials")

@@ -46,7 +46,37 @@ class ProvisioningConnection(models.Model):
         return max(uses, default=None)
 
 
-class ScimSecretToken(models.Model):
+class Credential(models.Model):
+    """
+    What a rotatable credential of a connection (secret token, client secret) records: a
+    connection holds at most two live ones at once (accounts.connections.credentials), so the
+    admin can issue the new one, see Entra switch (last used) and revoke the old one.
+    """
+
+    prefix = models.CharField(max_length=16, help_text="The first characters, to recognise a token.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    # The client address of that use (refreshed with last_used_at).
+    last_used_from = models.GenericIPAddressField(null=True, blank=True)
+    # The smallest reminder threshold (days before expiry) already mailed, and when: each
+    # threshold is mailed once (provisioning_logs.credential_expiry).
+    expiry_reminded_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    expiry_reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
+class ScimSecretToken(Credential):
     """
     A long-lived bearer token (Entra's "Secret Token"). Only its SHA-256 digest is stored: the
     token has 256 bits of entropy, so a fast digest is safe and lets the lookup use an index.
@@ -55,11 +85,6 @@ class ScimSecretToken(models.Model):
     connection = models.ForeignKey(ProvisioningConnection, on_delete=models.CASCADE, related_name="tokens")
     label = models.CharField(max_length=100)
     digest = models.CharField(max_length=64, unique=True)
-    prefix = models.CharField(max_length=16, help_text="The first characters, to recognise a token.")
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -74,6 +99,22 @@ class ScimSecretToken(models.Model):
     def __str__(self):
         return f"{self.label} ({self.prefix}…)"
 
-    def is_usable(self, now=None) -> bool:
-        now = now or timezone.now()
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+class ConnectionClientSecret(Credential):
+    """
+    A client secret of the connection's OAuth client. django-oauth-toolkit's Application holds
+    one; rotation needs two live at once, so a provisioning client's secrets live here (hashed
+    with Django's password hashers, as DOT hashes its own) and the OAuth validator checks the
+    live ones (accounts.connections.oauth). The Application's own secret is unusable.
+    """
+
+    connection = models.ForeignKey(
+        ProvisioningConnection, on_delete=models.CASCADE, related_name="client_secrets"
+    )
+    secret_hash = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"client secret {self.prefix or '(issued before rotation)'}…"

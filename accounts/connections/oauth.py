@@ -8,15 +8,27 @@ refresh tokens, and client credentials. A code or refresh token only yields a to
 admin who authorized it still may.
 """
 
+import base64
+import binascii
 import hashlib
+from urllib.parse import unquote_plus
 
 from oauth2_provider.models import get_access_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
+from accounts.connections.credentials import client_secret_authenticate
 from accounts.connections.federation.assertions import AssertionRefused, assertion_authenticate
 from accounts.connections.selectors import connection_exists_for_client
 from accounts.connections.selectors import connection_get_for_application as _connection_of
 from accounts.connections.services import PROVISIONING_GRANT_TYPES, may_authorize
+
+
+def _client_address(request) -> str | None:
+    # DOT hands oauthlib the Django request's META as headers (TrustedProxyMiddleware's result included).
+    from config.proxies import CLIENT_ADDRESS_KEY
+
+    headers = request.headers or {}
+    return headers.get(CLIENT_ADDRESS_KEY) or headers.get("REMOTE_ADDR") or None
 
 
 def pkce_required(client_id: str) -> bool:
@@ -30,8 +42,14 @@ class ProvisioningOAuth2Validator(OAuth2Validator):
         # instead of a client secret. False makes oauthlib answer invalid_client (RFC 6749 §5.2).
         assertion_type = getattr(request, "client_assertion_type", None)
         assertion = getattr(request, "client_assertion", None)
-        if assertion_type is None and assertion is None:
-            return super().authenticate_client(request, *args, **kwargs)
+        if assertion_type is not None or assertion is not None:
+            return self._authenticate_assertion(request, assertion_type, assertion)
+        verdict = self._authenticate_connection_secret(request)
+        if verdict is not None:
+            return verdict
+        return super().authenticate_client(request, *args, **kwargs)
+
+    def _authenticate_assertion(self, request, assertion_type, assertion) -> bool:
         duplicated = {"client_assertion", "client_assertion_type"} & set(request.duplicate_params)
         try:
             credential = assertion_authenticate(
@@ -47,6 +65,40 @@ class ProvisioningOAuth2Validator(OAuth2Validator):
         request.client = credential.connection.application
         request.client_id = request.client.client_id
         return True
+
+    def _authenticate_connection_secret(self, request) -> bool | None:
+        """
+        A provisioning client authenticates with any of its live ConnectionClientSecrets (two
+        during a rotation), client_secret_basic first, then client_secret_post (RFC 6749 §2.3.1,
+        as DOT orders them); DOT's Application holds one secret only. None: no client secret
+        presented, or not a provisioning client (audit API clients and others are DOT's as before).
+        """
+        verdict = None
+        for client_id, secret in self._presented_client_secrets(request):
+            connection = _connection_of(self._load_application(client_id, request))
+            if connection is None:
+                return verdict
+            if client_secret_authenticate(
+                connection=connection, secret=secret, client_address=_client_address(request)
+            ):
+                return True
+            verdict = False  # never DOT's check of the Application's own (unusable) secret
+        return verdict
+
+    def _presented_client_secrets(self, request):
+        """(client_id, client_secret) from the Basic header, then from the body, as presented."""
+        auth_string = self._extract_basic_auth(request)
+        if auth_string:
+            try:
+                decoded = base64.b64decode(auth_string).decode("utf-8")
+                client_id, secret = map(unquote_plus, decoded.split(":", 1))
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                pass
+            else:
+                yield client_id, secret
+        client_id, secret = getattr(request, "client_id", None), getattr(request, "client_secret", None)
+        if client_id and secret:  # no secret: another method (a client assertion), or none at all
+            yield client_id, secret
 
     def validate_bearer_token(self, token, scopes, request):
         # A provisioning connection's token works only while the admin who authorized it still may

@@ -2,12 +2,23 @@
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.connections.credentials import (
+    LAST_USED_RESOLUTION,
+    TOO_MANY_TOKENS,
+    check_expiry,
+    client_secret_create,
+    expiry_after_days,
+    lock_room_for_one_more,
+    mark_use,
+    new_client_secret,
+    unusable_application_secret,
+)
 from accounts.connections.models import ProvisioningConnection, ScimSecretToken
 from accounts.connections.selectors import TOKEN_PREFIX, token_digest
 from accounts.exceptions import InvalidAttributeValue, UniquenessConflict
@@ -16,12 +27,8 @@ from accounts.services.common import check_length
 
 
 DEFAULT_CONNECTION_NAME = "Microsoft Entra ID"
-# last_used_at is a hint for admins, not an audit record: refresh it at most this often so a
-# busy connection does not write on every request.
-LAST_USED_RESOLUTION = timedelta(minutes=5)
 LABEL_TAKEN = "A token labelled '{label}' is already active for this organization."
 NO_SUCH_TOKEN = "No active token labelled '{label}' in organization '{slug}'."
-BAD_EXPIRY = "--expires-days must be a positive number of days."
 CONNECTION_TAKEN = "A provisioning connection named '{name}' already exists in this organization."
 
 
@@ -42,12 +49,16 @@ def scim_token_create(
     organization: Organization,
     label: str | None = None,
     expires_days: int | None = None,
+    expires_at: datetime | None = None,
     connection_name: str = DEFAULT_CONNECTION_NAME,
 ) -> IssuedToken:
-    """Issue a secret token; by default it never expires, as Entra's Secret Token must not."""
-    if expires_days is not None and expires_days <= 0:
-        raise InvalidAttributeValue(BAD_EXPIRY)
+    """
+    Issue a secret token; by default it never expires, as Entra's Secret Token must not. A
+    connection holds at most two live ones (rotation: the new one beside the old one).
+    """
     now = timezone.now()
+    expires_at = expires_at or expiry_after_days(expires_days, now=now)
+    check_expiry(expires_at, now=now)
     label = label or f"token-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     try:
@@ -57,12 +68,14 @@ def scim_token_create(
                 connection__organization=organization, label=label, revoked_at__isnull=True
             ).exists():
                 raise UniquenessConflict(LABEL_TAKEN.format(label=label))
+            lock_room_for_one_more(connection, connection.tokens.all(), message=TOO_MANY_TOKENS, now=now)
             token = ScimSecretToken.objects.create(
                 connection=connection,
                 label=label,
                 digest=token_digest(secret),
                 prefix=secret[:10],
-                expires_at=now + timedelta(days=expires_days) if expires_days else None,
+                created_at=now,
+                expires_at=expires_at,
             )
     except IntegrityError:
         raise UniquenessConflict(LABEL_TAKEN.format(label=label)) from None
@@ -79,7 +92,7 @@ def scim_token_revoke(*, organization: Organization, label: str) -> int:
     return revoked
 
 
-def scim_token_authenticate(secret: str) -> ScimSecretToken | None:
+def scim_token_authenticate(secret: str, *, client_address: str | None = None) -> ScimSecretToken | None:
     """The usable token with this secret, with its connection and organization, or None."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
@@ -90,10 +103,7 @@ def scim_token_authenticate(secret: str) -> ScimSecretToken | None:
     )
     if token is None or not token.is_usable():
         return None
-    now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        ScimSecretToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+    mark_use(token, client_address=client_address)
     return token
 
 
@@ -112,7 +122,7 @@ PROVISIONING_GRANT_TYPES = frozenset({"authorization_code", "refresh_token", "cl
 class IssuedClient:
     connection: ProvisioningConnection
     client_id: str
-    client_secret: str  # shown once; stored hashed by django-oauth-toolkit
+    client_secret: str  # shown once; stored hashed (ConnectionClientSecret)
     redirect_uris: tuple[str, ...]
 
 
@@ -136,6 +146,7 @@ def entra_client_create(
     organization: Organization,
     name: str = DEFAULT_CONNECTION_NAME,
     extra_redirect_uris=(),
+    secret_expires_at: datetime | None = None,
 ) -> IssuedClient:
     """
     A provisioning connection with its own confidential OAuth client. Entra can use it with the
@@ -143,7 +154,6 @@ def entra_client_create(
     grant behind the legacy "Authorize" button, which redirects to
     https://portal.azure.com/TokenAuthorize (plus any redirect URIs the admin adds).
     """
-    from oauth2_provider.generators import generate_client_secret
     from oauth2_provider.models import get_application_model
 
     name = (name or "").strip()
@@ -151,8 +161,9 @@ def entra_client_create(
         raise InvalidAttributeValue(CONNECTION_NAME_REQUIRED)
     check_length(ProvisioningConnection, "name", name)
     redirect_uris = _validated_redirect_uris(extra_redirect_uris)
+    check_expiry(secret_expires_at, now=timezone.now())
     application_model = get_application_model()
-    secret = generate_client_secret()
+    secret = new_client_secret()
     with transaction.atomic():
         if ProvisioningConnection.objects.filter(organization=organization, name=name).exists():
             raise UniquenessConflict(CONNECTION_TAKEN.format(name=name))
@@ -163,12 +174,14 @@ def entra_client_create(
             # lets provisioning clients use client_credentials and refresh_token.
             authorization_grant_type=application_model.GRANT_AUTHORIZATION_CODE,
             redirect_uris=" ".join(redirect_uris),
-            client_secret=secret,
+            # The connection's secrets are its ConnectionClientSecrets (two during a rotation).
+            client_secret=unusable_application_secret(),
             skip_authorization=False,
         )
         connection = ProvisioningConnection.objects.create(
             organization=organization, name=name, application=application
         )
+        client_secret_create(connection=connection, expires_at=secret_expires_at, secret=secret)
     return IssuedClient(
         connection=connection,
         client_id=application.client_id,

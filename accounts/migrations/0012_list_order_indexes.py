@@ -12,7 +12,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0010_federated_credentials"),
+        ("accounts", "0011_credential_rotation"),
     ]
 
     operations = [

@@ -297,6 +297,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "requeue-pending-outbox": {"task": "provisioning_logs.requeue_pending_outbox", "schedule": 60},
     "connection-health": {"task": "provisioning_logs.health_tick", "schedule": 300},
+    # Hourly: a reminder goes out within the hour its threshold (14 or 3 days before) is reached.
+    "credential-expiry-reminders": {
+        "task": "provisioning_logs.credential_expiry_reminders",
+        "schedule": 3600,
+    },
 }
 
 # AUDIT API (Django REST framework, provisioning_logs/api/, served under /api/v1/)

@@ -40,7 +40,7 @@ from provisioning_logs.notifications import (
 )
 from provisioning_logs.services import EventRecord, event_record
 from tests.conftest import entra_user
-from tests.provisioning_logs.smtp_sink import REFUSED, TRY_AGAIN_LATER, SmtpSink, free_port
+from tests.provisioning_logs.smtp_sink import REFUSED, TRY_AGAIN_LATER, free_port
 
 
 pytestmark = pytest.mark.django_db
@@ -609,17 +609,6 @@ def test_send_test_without_addresses_sends_nothing(connection):
         "Enter at least one notification e-mail address first.",
     )
     assert mail.outbox == []
-
-
-@pytest.fixture
-def smtp_sink(settings):
-    """A real SMTP server, and Django's SMTP backend pointed at it."""
-    with SmtpSink() as sink:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = sink.host, sink.port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-        yield sink
 
 
 def test_send_test_over_smtp_reports_acceptance(connection, smtp_sink):

@@ -3,6 +3,7 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.connections.credentials import expiry_after_days
 from accounts.connections.locations import entra_connection_settings
 from accounts.connections.selectors import connection_free_name
 from accounts.connections.services import DEFAULT_CONNECTION_NAME, entra_client_create
@@ -40,13 +41,20 @@ class Command(BaseCommand):
             help="An extra https redirect URI besides https://portal.azure.com/TokenAuthorize (repeatable).",
         )
         parser.add_argument(
+            "--secret-expires-days",
+            type=int,
+            default=None,
+            help="The client secret expires after this many days (default: never); reminders go out "
+            "14 and 3 days before.",
+        )
+        parser.add_argument(
             "--base-url",
             default=None,
             help="The portal's public URL with its port, e.g. http://127.0.0.1:8000 "
             "(default: PORTAL_BASE_URL).",
         )
 
-    def handle(self, *args, slug, name, redirect_uris, base_url, **options):
+    def handle(self, *args, slug, name, redirect_uris, secret_expires_days, base_url, **options):
         base = (base_url or settings.PORTAL_BASE_URL or "").rstrip("/")
         if not base:
             # Without it the URLs would say http://localhost/… with no port, which Entra cannot reach.
@@ -55,7 +63,10 @@ class Command(BaseCommand):
             organization = organization_get(slug=slug)
             name = name or connection_free_name(base=DEFAULT_CONNECTION_NAME, organization=organization)
             issued = entra_client_create(
-                organization=organization, name=name, extra_redirect_uris=redirect_uris
+                organization=organization,
+                name=name,
+                extra_redirect_uris=redirect_uris,
+                secret_expires_at=expiry_after_days(secret_expires_days),
             )
         except AccountsError as exc:
             raise CommandError(exc.message) from None
