@@ -129,7 +129,7 @@ def canonicalise(body: dict) -> dict:
             continue
         if key.lower() == ENTERPRISE.lower():
             extension = {}
-            for sub_key, sub_value in to_object(value or {}, ENTERPRISE).items():
+            for sub_key, sub_value in to_object({} if is_empty(value) else value, ENTERPRISE).items():
                 attribute = USER_RESOURCE.extensions[0].attribute(sub_key)
                 if attribute is not None and not _no_value(attribute, sub_value):
                     extension[attribute.name] = sub_value
