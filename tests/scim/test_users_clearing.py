@@ -554,3 +554,27 @@ def test_post_with_empty_strings_stores_none_of_them(scim):
     }
     stored = WorkAccount.objects.get(pk=response.body["id"])
     assert (stored.title, stored.name_middle_name, stored.department) == (None, None, None)
+
+
+@pytest.mark.parametrize("emptied", ["", {}, None], ids=["empty-string", "empty-object", "null"])
+def test_put_with_an_empty_enterprise_extension_clears_it(scim, user, emptied):
+    body = {"schemas": [CORE, ENTERPRISE], "userName": "alice@contoso.com", ENTERPRISE: emptied}
+
+    response = put(scim, user, body)
+
+    assert response.status_code == 200, response.body
+    assert response.body == {
+        "schemas": [CORE],
+        "id": user["id"],
+        "userName": "alice@contoso.com",
+        "active": True,
+        "meta": {**user["meta"], "lastModified": response.body["meta"]["lastModified"], "version": 'W/"2"'},
+    }
+
+
+def test_put_with_an_enterprise_extension_that_is_not_an_object_returns_400_invalid_value(scim, user):
+    response = put(scim, user, {"schemas": [CORE], "userName": "alice@contoso.com", ENTERPRISE: False})
+
+    assert response.status_code == 400
+    assert response.body == error("invalidValue", f"'{ENTERPRISE}' must be a JSON object.")
+    assert scim.get(f"/Users/{user['id']}").body == user
