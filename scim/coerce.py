@@ -11,6 +11,14 @@ NOT_A_LIST = "'{name}' must be a list of objects."
 BAD_MANAGER = '\'manager\' must be a user id, {{"value": id}} or [{{"value": id}}]; got {value!r}.'
 
 
+def is_empty(value) -> bool:
+    """
+    A value that clears what it is given to: null, "", [] and {} (RFC 7643 §2.5: unassigned, null
+    and an empty array are the same state; Entra clears the manager with "", entra-scim.md §1.9).
+    """
+    return value is None or (isinstance(value, str | list | dict) and not value)
+
+
 def to_bool(value, name: str) -> bool:
     """JSON booleans, and "True"/"False" in any case (Entra without aadOptscim062020, §1.7)."""
     if isinstance(value, bool):
@@ -18,6 +26,11 @@ def to_bool(value, name: str) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     raise bad_request(NOT_A_BOOLEAN.format(name=name, value=value), constants.INVALID_VALUE)
+
+
+def to_text(value, name: str) -> str | None:
+    """A stored string attribute: "" clears it like null (never stored as "")."""
+    return to_string(value, name) or None
 
 
 def to_string(value, name: str) -> str | None:

@@ -8,6 +8,14 @@ RFC 7644 §3.5.2 PATCH applied to a resource document in memory, with Entra's di
   (`emails[type eq "work"].value`; Entra expects an upsert, not noTarget; §1.7 quirk 3);
 - manager as a bare id, {"value"}, a one-element list, or "" to remove (§1.9).
 
+Clearing: `remove`, and `replace` with null, "", [] or {}, leave the target unassigned (RFC 7644
+§3.5.2.2-3, RFC 7643 §2.5: null and an empty array are the unassigned state; Entra and Okta clear
+with ""). `add` of an empty value replaces only what add replaces (a simple attribute or a
+sub-attribute, §3.5.2.1); to a multi-valued or complex attribute it adds nothing. A value path
+(`emails[type eq "work"].value`) addresses every matching value: replace and add set each, remove
+and clearing remove from each; only when nothing matches does replace/add create one (Entra's
+upsert). userName (required) and password (write-only) cannot be cleared.
+
 Operations are applied to a copy, so an error in any of them leaves the resource untouched.
 """
 
@@ -15,7 +23,7 @@ import copy
 from dataclasses import dataclass
 
 from scim import constants
-from scim.coerce import to_bool, to_manager_id, to_object, to_object_list
+from scim.coerce import is_empty, to_bool, to_manager_id, to_object, to_object_list
 from scim.errors import bad_request
 from scim.paths import AttributePath, parse_path
 from scim.schema import ResourceType
@@ -28,6 +36,7 @@ REMOVE_NEEDS_PATH = "Operation {index}: 'remove' needs a 'path' (RFC 7644 §3.5.
 PATHLESS_NEEDS_OBJECT = "Operation {index}: without a 'path', 'value' must be an object of attributes."
 READ_ONLY = "'{path}' is read-only and cannot be changed."
 REQUIRED = "'{path}' is required and cannot be removed."
+NOT_CLEARABLE = "'{path}' cannot be removed or emptied; give it a new value instead."
 VALUE_REQUIRED = "Operation {index}: '{op}' needs a 'value'."
 
 
@@ -105,9 +114,11 @@ def _apply_pathless(doc, op, value, resource_type, resource_id, index):
 def _apply(doc: dict, op: str, target: AttributePath, value, resource_type: ResourceType) -> None:
     if target.attribute is None:
         # The path is an extension URN: its value is an object of that extension's attributes.
-        if op == "remove":
+        if op == "remove" or (op == "replace" and is_empty(value)):
             doc.pop(target.extension, None)
             return
+        if is_empty(value):
+            return  # adding nothing
         for key, sub_value in to_object(value, target.text).items():
             if str(key).lower() == "schemas":
                 continue
@@ -127,10 +138,11 @@ def _apply(doc: dict, op: str, target: AttributePath, value, resource_type: Reso
             container["manager"] = {"value": manager_id}
         return
 
-    if op == "remove" or (value is None and target.value_filter is None):
-        if attribute.required and sub is None and target.value_filter is None:
-            raise bad_request(REQUIRED.format(path=target.text), constants.INVALID_VALUE)
-        _remove(container, target, value)
+    if op == "remove" or is_empty(value):
+        if op == "add" and not _add_replaces(target):
+            return  # adding nothing to a multi-valued or complex attribute changes nothing
+        _refuse_clearing(target)
+        _remove(container, target, value if op == "remove" else None)
         return
 
     if target.value_filter is not None:
@@ -147,6 +159,25 @@ def _apply(doc: dict, op: str, target: AttributePath, value, resource_type: Reso
         container[attribute.name] = current
     else:
         container[attribute.name] = value
+
+
+def _add_replaces(target: AttributePath) -> bool:
+    """RFC 7644 §3.5.2.1: add to a single-valued target (a simple attribute, a sub-attribute)
+    replaces its value; add to a multi-valued or complex one merges into it."""
+    attribute = target.attribute
+    return target.sub_attribute is not None or (not attribute.multi_valued and attribute.type != "complex")
+
+
+def _refuse_clearing(target: AttributePath) -> None:
+    attribute = target.attribute
+    if target.sub_attribute is not None or target.value_filter is not None:
+        return
+    if attribute.required:
+        raise bad_request(REQUIRED.format(path=target.text), constants.INVALID_VALUE)
+    # A password can be changed, not taken away. (Removing `active` is allowed: unassigned, it
+    # blocks sign-in like false; accounts.models.WorkAccount.is_active.)
+    if attribute.mutability == "writeOnly":
+        raise bad_request(NOT_CLEARABLE.format(path=target.text), constants.INVALID_VALUE)
 
 
 def _remove(container: dict, target: AttributePath, value) -> None:
@@ -178,16 +209,14 @@ def _set_selected(container: dict, op: str, target: AttributePath, value) -> Non
     elements = _elements(container, attribute.name)
     selected = [e for e in elements if matches(target.value_filter, e, target.text)]
     if not selected:
-        # Entra: replace on a value path that selects nothing creates the element.
+        # Entra: replace on a value path that selects nothing creates the element; one that
+        # selects several sets each of them (RFC 7644 §3.5.2.3).
         created = _canonical(attribute, equalities(target.value_filter))
         elements.append(created)
         selected = [created]
     for element in selected:
         if sub is not None:
-            if value is None:
-                element.pop(sub.name, None)
-            else:
-                element[sub.name] = value
+            element[sub.name] = value
         elif op == "replace":
             keep = _canonical(attribute, equalities(target.value_filter))
             element.clear()
@@ -250,7 +279,7 @@ def _same_value(a: dict, b: dict) -> bool:
 
 def _is_primary(element: dict) -> bool:
     value = element.get("primary")
-    if value is None:
+    if is_empty(value):
         return False
     return to_bool(value, "primary")
 

@@ -16,7 +16,6 @@ from accounts.services.groups import (
 from accounts.services.organizations import SLUG_TAKEN, organization_create, organization_get
 from accounts.services.work_accounts import (
     CONCURRENT_CHANGE,
-    DUPLICATE_TYPE,
     MANAGER_SELF,
     MANAGER_UNKNOWN,
     MANAGER_UNRESOLVED,
@@ -36,7 +35,6 @@ from accounts.services.work_accounts import (
 __all__ = [
     "CONCURRENT_CHANGE",
     "DISPLAY_NAME_TAKEN",
-    "DUPLICATE_TYPE",
     "MANAGER_SELF",
     "MANAGER_UNKNOWN",
     "MANAGER_UNRESOLVED",

@@ -53,7 +53,6 @@ MANAGER_UNRESOLVED = (
     "externalId is provisioned."
 )
 TWO_PRIMARIES = "{attribute} has more than one value marked primary; at most one may be."
-DUPLICATE_TYPE = "{attribute} has more than one value of type '{type}'; each type may appear once."
 USERNAME_REQUIRED = "userName is required and cannot be empty."
 PASSWORD_REFUSED = "password does not meet the password policy: {reasons}"
 
@@ -299,19 +298,11 @@ def _validate(attributes: AccountAttributes) -> None:
         check_length(WorkAccount, name, getattr(attributes, name))
     for name, attribute in _MULTI_VALUED.items():
         values = getattr(attributes, name)
+        # RFC 7643 §2.4: "primary" true at most once. Several values of one type are legal (two
+        # work e-mails); Entra never sends them, other clients do.
         if sum(1 for v in values if v.primary) > 1:
             raise InvalidAttributeValue(TWO_PRIMARIES.format(attribute=attribute.label))
-        seen_types = set()
         for element in values:
-            # Entra: "The 'type' sub-attribute values of multivalued complex attributes must be
-            # unique"; two work e-mails would make emails[type eq "work"] ambiguous.
-            if element.type:
-                key = element.type.lower()
-                if key in seen_types:
-                    raise InvalidAttributeValue(
-                        DUPLICATE_TYPE.format(attribute=attribute.label, type=element.type)
-                    )
-                seen_types.add(key)
             for part in ("type", "display", "value", *ADDRESS_PARTS):
                 if hasattr(element, part):
                     check_length(WorkAccountValue, part, getattr(element, part), prefix=attribute.label)

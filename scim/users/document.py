@@ -4,11 +4,24 @@ The SCIM User document ⇄ AccountAttributes.
 A "document" is the resource as JSON without id/meta/schemas, with canonical attribute names and
 the enterprise extension under its URN. PATCH edits documents; POST and PUT bodies are
 canonicalised into one. Absent values are left out, never sent as null (Entra §1.4).
+
+Clearing (RFC 7643 §2.5, RFC 7644 §3.5.2): null, "", [] and {} all mean "no value". A string
+attribute sent as "" is stored as unset (NULL), never as ""; an element of emails, phoneNumbers or
+addresses that holds no value (only a type or primary) is no element; userName cannot be emptied.
 """
 
 from accounts.attributes import AccountAttributes, ContactValue, PostalAddress
 from scim import constants
-from scim.coerce import NOT_A_LIST, to_bool, to_manager_id, to_object, to_object_list, to_string
+from scim.coerce import (
+    NOT_A_LIST,
+    is_empty,
+    to_bool,
+    to_manager_id,
+    to_object,
+    to_object_list,
+    to_string,
+    to_text,
+)
 from scim.errors import bad_request
 from scim.schema import COMMON_ATTRIBUTES, USER_RESOURCE
 from scim.users import mapping
@@ -72,19 +85,23 @@ def from_document(doc: dict) -> AccountAttributes:
     """Build (and type-check) the attributes a document describes; absent means unset."""
     values: dict = {}
     for name, field in CORE_SIMPLE.items():
-        values[field] = to_string(doc.get(name), name)
+        # userName keeps "" so that the service refuses it (it is required, not clearable).
+        values[field] = (to_string if field == "user_name" else to_text)(doc.get(name), name)
     name_object = to_object(doc.get("name") or {}, "name")
     for name, field in NAME_PARTS.items():
-        values[field] = to_string(name_object.get(name), f"name.{name}")
+        values[field] = to_text(name_object.get(name), f"name.{name}")
     active = doc.get("active")
     values["active"] = None if active is None else to_bool(active, "active")
     for name, field in CONTACT_ATTRIBUTES.items():
-        values[field] = tuple(_contact(e, name) for e in to_object_list(doc.get(name), name))
-    values["addresses"] = tuple(_address(e) for e in to_object_list(doc.get("addresses"), "addresses"))
-    values["roles"] = tuple(_role(e) for e in to_object_list(doc.get("roles"), "roles"))
+        contacts = (_contact(e, name) for e in to_object_list(doc.get(name) or None, name))
+        values[field] = tuple(c for c in contacts if c.value is not None)
+    addresses = (_address(e) for e in to_object_list(doc.get("addresses") or None, "addresses"))
+    values["addresses"] = tuple(a for a in addresses if any(getattr(a, f) for f in ADDRESS_PARTS.values()))
+    roles = (_role(e) for e in to_object_list(doc.get("roles") or None, "roles"))
+    values["roles"] = tuple(role for role in roles if role)
     enterprise = to_object(doc.get(ENTERPRISE) or {}, ENTERPRISE)
     for name, field in ENTERPRISE_SIMPLE.items():
-        values[field] = to_string(enterprise.get(name), name)
+        values[field] = to_text(enterprise.get(name), name)
     # As sent: the service links it to an account of the organization, or keeps it unresolved.
     values["manager_reference"] = to_manager_id(enterprise.get("manager"))
     values["password"] = to_string(doc.get("password"), "password")
@@ -113,9 +130,9 @@ def canonicalise(body: dict) -> dict:
             continue
         if key.lower() == ENTERPRISE.lower():
             extension = {}
-            for sub_key, sub_value in to_object(value, ENTERPRISE).items():
+            for sub_key, sub_value in to_object({} if is_empty(value) else value, ENTERPRISE).items():
                 attribute = USER_RESOURCE.extensions[0].attribute(sub_key)
-                if attribute is not None and sub_value is not None:
+                if attribute is not None and not _no_value(attribute, sub_value):
                     extension[attribute.name] = sub_value
             doc[ENTERPRISE] = {**doc.get(ENTERPRISE, {}), **extension}
             continue
@@ -126,6 +143,8 @@ def canonicalise(body: dict) -> dict:
             continue
         attribute = core.attribute(key)
         if attribute is not None:
+            if _no_value(attribute, value):
+                continue
             if attribute.multi_valued and not isinstance(value, list):
                 # RFC 7643 §2.4: a multi-valued attribute is a JSON array. (PATCH may add a single
                 # object to one; a whole resource must not hold one in place of the list.)
@@ -142,6 +161,12 @@ def canonicalise(body: dict) -> dict:
         if attribute is not None:
             doc.setdefault(ENTERPRISE, {}).setdefault(attribute.name, value)
     return doc
+
+
+def _no_value(attribute, value) -> bool:
+    """Left out of a POST/PUT body: null, and "" where the attribute is not a string (a string's
+    "" is kept, to be stored as unset, or refused for userName)."""
+    return value is None or (value == "" and attribute.type != "string")
 
 
 def _canonical_sub_keys(attribute, value):
@@ -187,19 +212,17 @@ def _address_dict(address: PostalAddress) -> dict:
 
 def _contact(element: dict, attribute: str) -> ContactValue:
     return ContactValue(
-        value=to_string(element.get("value"), f"{attribute}.value"),
-        display=to_string(element.get("display"), f"{attribute}.display"),
-        type=to_string(element.get("type"), f"{attribute}.type"),
+        value=to_text(element.get("value"), f"{attribute}.value"),
+        display=to_text(element.get("display"), f"{attribute}.display"),
+        type=to_text(element.get("type"), f"{attribute}.type"),
         primary=_primary(element, attribute),
     )
 
 
 def _address(element: dict) -> PostalAddress:
-    parts = {
-        field: to_string(element.get(name), f"addresses.{name}") for name, field in ADDRESS_PARTS.items()
-    }
+    parts = {field: to_text(element.get(name), f"addresses.{name}") for name, field in ADDRESS_PARTS.items()}
     return PostalAddress(
-        type=to_string(element.get("type"), "addresses.type"),
+        type=to_text(element.get("type"), "addresses.type"),
         primary=_primary(element, "addresses"),
         **parts,
     )
@@ -208,8 +231,8 @@ def _address(element: dict) -> PostalAddress:
 def _role(element: dict) -> dict:
     # Kept as sent (Entra may put JSON in a string value, §1.10), except that "primary" is
     # returned as a real boolean (echoing "True" makes Entra's validator fail) and nulls are
-    # dropped like everywhere else (absent, never null).
-    role = {key: value for key, value in element.items() if value is not None}
+    # dropped like everywhere else (absent, never null), and so are "" and {} (no value).
+    role = {key: value for key, value in element.items() if not is_empty(value)}
     if "primary" in role:
         role["primary"] = to_bool(role["primary"], "roles.primary")
     return role
@@ -217,4 +240,4 @@ def _role(element: dict) -> dict:
 
 def _primary(element: dict, attribute: str) -> bool:
     value = element.get("primary")
-    return False if value is None else to_bool(value, f"{attribute}.primary")
+    return False if is_empty(value) else to_bool(value, f"{attribute}.primary")

@@ -102,18 +102,6 @@ def test_add_new_primary_email_demotes_the_old_primary(scim, user):
     assert_updated(scim, user, response, {"emails": [{**WORK, "primary": False}, HOME, other]})
 
 
-def test_add_email_of_a_type_already_present_returns_400_invalid_value(scim, user):
-    response = patch(
-        scim, user["id"], {"op": "add", "path": "emails", "value": [{"value": "b@x.com", "type": "work"}]}
-    )
-
-    assert response.status_code == 400
-    assert response.body == error(
-        "invalidValue", "emails has more than one value of type 'work'; each type may appear once."
-    )
-    assert_unchanged(scim, user)
-
-
 # replace -----------------------------------------------------------------------------------------
 
 
