@@ -416,6 +416,32 @@ def test_groups_are_listed_with_start_index_and_count(okta, group):
     }
 
 
+def test_group_list_shows_members_with_display(okta, group, user):
+    okta.patch(f"/Groups/{group['id']}", {"op": "add", "path": "members", "value": [{"value": user["id"]}]})
+
+    response = okta.get("/Groups?startIndex=1&count=100")
+
+    assert response.status_code == 200
+    assert [resource["members"] for resource in response.body["Resources"]] == [
+        [member(user["id"], "Test User")]
+    ]
+
+
+def test_json_with_charset_is_accepted(okta, user):
+    body = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": False}}]}
+
+    response = okta.scim.request(
+        "PATCH",
+        f"/Users/{user['id']}",
+        body,
+        headers={"User-Agent": OKTA_AGENT},
+        content_type="application/json; charset=utf-8",
+    )
+
+    assert response.status_code == 200, response.body
+    assert response.body["active"] is False
+
+
 # Errors ----------------------------------------------------------------------------------------
 
 
