@@ -3,7 +3,8 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import F, Prefetch, QuerySet, Value, prefetch_related_objects
+from django.db.models.functions import Coalesce, NullIf
 
 from accounts.attributes import ADDRESS_PARTS, SIMPLE_FIELDS, AccountAttributes, ContactValue, PostalAddress
 from accounts.models import (
@@ -93,22 +94,34 @@ def account_groups(account: WorkAccount) -> list[tuple]:
     )
 
 
-def group_member_pages(*, group_id, page_size: int = 5000) -> Iterator[list]:
+def group_member_pages(*, group_id, page_size: int = 5000) -> Iterator[list[tuple]]:
     """
-    The member ids of a group in pages, in id order, one keyset query per page (an index-only
-    scan of the membership key): a 100,000-member group is never held in memory at once.
+    The members of a group in pages of (account id, display), in id order, one keyset query per
+    page joined to the accounts: a 100,000-member group is never held in memory at once.
     """
     last = None
     while True:
         rows = GroupMembership.objects.filter(group_id=group_id)
         if last is not None:
             rows = rows.filter(account_id__gt=last)
-        page = list(rows.order_by("account_id").values_list("account_id", flat=True)[:page_size])
+        page = list(
+            rows.order_by("account_id")
+            .annotate(display=member_display("account__"))
+            .values_list("account_id", "display")[:page_size]
+        )
         if page:
             yield page
         if len(page) < page_size:
             return
-        last = page[-1]
+        last = page[-1][0]
+
+
+def member_display(prefix: str = ""):
+    """
+    A member's `display` (RFC 7643 §4.2): the account's displayName, or its userName when it has
+    none (an account provisioned without one would otherwise show an empty name).
+    """
+    return Coalesce(NullIf(F(f"{prefix}display_name"), Value("")), F(f"{prefix}user_name"))
 
 
 # Portal pages --------------------------------------------------------------------------------------

@@ -10,7 +10,11 @@ from django_scim.settings import scim_settings
 from oauth2_provider.oauth2_backends import OAuthLibCore
 
 from accounts.connections.selectors import TOKEN_PREFIX, connection_get_for_refused_credential
-from accounts.connections.services import connection_mark_oauth_use, scim_token_authenticate
+from accounts.connections.services import (
+    connection_mark_oauth_use,
+    connection_note_client,
+    scim_token_authenticate,
+)
 from config.proxies import client_address
 from config.ratelimit import rate_limit_take
 from scim import constants
@@ -56,6 +60,8 @@ def authenticate_bearer(request) -> ScimPrincipal:
         error = ScimError(403, constants.CONNECTION_DISABLED)
         error.connection = connection
         raise error
+    # The client profile (what PATCH answers) is detected from the first request's User-Agent.
+    connection_note_client(connection=connection, user_agent=request.headers.get("User-Agent", ""))
     return ScimPrincipal(connection=connection, organization=connection.organization, credential=credential)
 
 

@@ -182,6 +182,8 @@ GROUP = Schema(
             sub_attributes=(
                 _string("value", mutability="immutable", case_exact=True),
                 Attribute("$ref", type="reference", mutability="immutable", reference_types=("User",)),
+                # The member's displayName, else its userName (a display sent in a request is ignored).
+                _string("display", mutability="readOnly"),
                 _string("type", mutability="immutable", canonical_values=("User",)),
             ),
         ),

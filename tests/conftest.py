@@ -29,13 +29,22 @@ class ScimClient:
         headers.update(extra or {})
         return headers
 
-    def request(self, method: str, path: str, body=None, *, raw: bytes | str | None = None, headers=None):
+    def request(
+        self,
+        method: str,
+        path: str,
+        body=None,
+        *,
+        raw: bytes | str | None = None,
+        headers=None,
+        content_type: str = SCIM_JSON,
+    ):
         url = path if path.startswith(SCIM_BASE) else SCIM_BASE + path
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         call = getattr(self.client, method.lower())
         kwargs = {"headers": self._headers(headers)}
         if data is not None:
-            kwargs.update(data=data, content_type=SCIM_JSON)
+            kwargs.update(data=data, content_type=content_type)
         response = call(url, **kwargs)
         # Group responses stream their members; read them whole here.
         content = b"".join(response.streaming_content) if response.streaming else response.content

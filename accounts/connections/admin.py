@@ -28,7 +28,13 @@ from accounts.connections.federation.admin import FederatedCredentialsAdminMixin
 from accounts.connections.forms import ConnectEntraForm, CredentialExpiryForm
 from accounts.connections.locations import entra_connection_settings, scim_base_url
 from accounts.connections.models import ProvisioningConnection
-from accounts.connections.services import entra_client_create, scim_token_create, scim_token_revoke
+from accounts.connections.profiles import ClientProfile
+from accounts.connections.services import (
+    connection_client_profile_set,
+    entra_client_create,
+    scim_token_create,
+    scim_token_revoke,
+)
 from accounts.exceptions import AccountsError
 from accounts.models import ActivityAction, OrganizationRole
 from accounts.services.activity import admin_activity_for, admin_activity_record
@@ -38,6 +44,20 @@ from accounts.sso.locations import portal_base
 def may_manage(request) -> bool:
     user = request.user
     return user.is_active and (user.is_superuser or user.role == OrganizationRole.ADMIN)
+
+
+def client_detection(connection) -> str:
+    """What the connection page says was detected, in words."""
+    if not connection.detected_client_profile:
+        return (
+            "Nothing detected yet: no request with a User-Agent has arrived. Until one does, "
+            "requests are answered as Microsoft Entra ID expects."
+        )
+    detected = ClientProfile(connection.detected_client_profile).label.split(":")[0]
+    return (
+        f"{detected}, from the User-Agent “{connection.detected_user_agent}” of the first request "
+        f"({connection.detected_at:%Y-%m-%d %H:%M} UTC)."
+    )
 
 
 @admin.register(ProvisioningConnection)
@@ -188,6 +208,9 @@ class ProvisioningConnectionAdmin(FederatedCredentialsAdminMixin, OrganizationSc
                 oauth_redirect_uris=self.redirect_uris(connection),
                 oauth_access=self.oauth_authorizations(connection),
                 activity=admin_activity_for(connection),
+                client_profiles=ClientProfile.choices,
+                client_detection=client_detection(connection),
+                answering_profile=ClientProfile(connection.answering_profile).label,
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -214,6 +237,11 @@ class ProvisioningConnectionAdmin(FederatedCredentialsAdminMixin, OrganizationSc
                     require_http_methods(["GET", "POST"])(self.revoke_client_secret_view)
                 ),
                 name="accounts_provisioningconnection_revoke_client_secret",
+            ),
+            path(
+                "<int:connection_id>/client/",
+                self.admin_site.admin_view(require_POST(self.client_profile_view)),
+                name="accounts_provisioningconnection_client_profile",
             ),
             *super().get_urls(),
         ]
@@ -269,6 +297,24 @@ class ProvisioningConnectionAdmin(FederatedCredentialsAdminMixin, OrganizationSc
             secret=issued.secret,
             tenant_url=scim_base_url(request) + "/",
         )
+
+    def client_profile_view(self, request, connection_id: int):
+        connection = self._connection(request, connection_id)
+        profile = request.POST.get("client_profile", "")
+        try:
+            connection_client_profile_set(connection=connection, profile=profile)
+        except AccountsError as exc:
+            messages.error(request, exc.message)
+            return self._back(connection, "client")
+        label = ClientProfile(profile).label
+        admin_activity_record(
+            action=ActivityAction.CHANGED,
+            summary=f"SCIM client of “{connection.name}” set to: {label}",
+            target=connection,
+            request=request,
+        )
+        messages.success(request, f"SCIM client saved: {label}")
+        return self._back(connection, "client")
 
     def revoke_token_view(self, request, connection_id: int, token_id: int):
         connection = self._connection(request, connection_id)

@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 from oauth2_provider.settings import oauth2_settings
 
+from accounts.connections.profiles import ClientProfile
 from accounts.models import Organization
 
 
@@ -27,6 +28,20 @@ class ProvisioningConnection(models.Model):
     # When an OAuth access token of this connection last authenticated a SCIM request (secret
     # tokens keep their own); refreshed at most every few minutes.
     oauth_last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The client this connection serves, as the admin chose it ("auto": as detected). What was
+    # detected is kept apart, so that choosing "auto" again brings the detection back.
+    client_profile = models.CharField(
+        "SCIM client",
+        max_length=16,
+        choices=ClientProfile.choices,
+        default=ClientProfile.AUTOMATIC,
+        help_text="Decides what a PATCH is answered with when the request does not say (attributes=…).",
+    )
+    detected_client_profile = models.CharField(
+        max_length=16, choices=ClientProfile.choices, blank=True, default="", editable=False
+    )
+    detected_user_agent = models.CharField(max_length=255, blank=True, default="", editable=False)
+    detected_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["organization", "name"]
@@ -36,6 +51,16 @@ class ProvisioningConnection(models.Model):
 
     def __str__(self):
         return f"{self.organization.slug}: {self.name}"
+
+    @property
+    def answering_profile(self) -> str:
+        """
+        The profile requests are answered by: the admin's choice, else the detected one. Before
+        any request with a User-Agent (Entra documents none), Entra's: connections are made for it.
+        """
+        if self.client_profile != ClientProfile.AUTOMATIC:
+            return self.client_profile
+        return self.detected_client_profile or ClientProfile.ENTRA
 
     @property
     def last_used_at(self):

@@ -20,6 +20,7 @@ from accounts.connections.credentials import (
     unusable_application_secret,
 )
 from accounts.connections.models import ProvisioningConnection, ScimSecretToken
+from accounts.connections.profiles import ClientProfile, profile_for_user_agent
 from accounts.connections.selectors import TOKEN_PREFIX, token_digest
 from accounts.exceptions import InvalidAttributeValue, UniquenessConflict
 from accounts.models import Organization, OrganizationRole
@@ -208,3 +209,37 @@ def connection_mark_oauth_use(*, connection: ProvisioningConnection) -> None:
     if connection.oauth_last_used_at is None or now - connection.oauth_last_used_at > LAST_USED_RESOLUTION:
         ProvisioningConnection.objects.filter(pk=connection.pk).update(oauth_last_used_at=now)
         connection.oauth_last_used_at = now
+
+
+def connection_note_client(*, connection: ProvisioningConnection, user_agent: str) -> None:
+    """
+    The connection's client, detected once from the User-Agent of its first request that has
+    one (a request without it names no client). One conditional UPDATE, so concurrent first
+    requests cannot overwrite each other; every later request only reads the loaded connection.
+    """
+    user_agent = (user_agent or "").strip()
+    if connection.detected_client_profile or not user_agent:
+        return
+    profile = profile_for_user_agent(user_agent)
+    now = timezone.now()
+    detected = ProvisioningConnection.objects.filter(pk=connection.pk, detected_client_profile="").update(
+        detected_client_profile=profile, detected_user_agent=user_agent[:255], detected_at=now
+    )
+    if detected:
+        connection.detected_client_profile = profile
+        connection.detected_user_agent = user_agent[:255]
+        connection.detected_at = now
+    else:
+        connection.refresh_from_db(fields=["detected_client_profile", "detected_user_agent", "detected_at"])
+
+
+BAD_CLIENT_PROFILE = "Choose one of the listed SCIM clients."
+
+
+@transaction.atomic
+def connection_client_profile_set(*, connection: ProvisioningConnection, profile: str) -> None:
+    """The admin's choice of client ("auto": answer as detected); only this column is written."""
+    if profile not in ClientProfile.values:
+        raise InvalidAttributeValue(BAD_CLIENT_PROFILE)
+    ProvisioningConnection.objects.filter(pk=connection.pk).update(client_profile=profile)
+    connection.client_profile = profile

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0008_manager_reference'),
+        ('accounts', '0009_connection_client_profile'),
     ]
 
     operations = [

@@ -72,16 +72,21 @@ class WorkGroupSCIMGroup(PatchHandlers, SCIMGroup):
         return project(document, *projection(self.request, GROUP_RESOURCE))
 
     def member_chunks(self, keys: set[str] | Callable | None = None):
-        """JSON text of the members, one page at a time ("value", "$ref", "type"); `keys` selects
+        """JSON text of the members, one page (one joined query) at a time; `keys` selects
         sub-attributes, or projects each member (scim.projection.value_projection)."""
         users = resource_location(self.request, "scim:users", "X")[:-1]  # …/scim/v2/Users/
         first = True
         for page in member_pages(group_id=self.obj.pk):
             members = []
-            for account_id in page:
-                # RFC 7643 §4.2 members carry value, $ref and type (no display: clients that
-                # compare what they wrote with what they read would see a difference).
-                member = {"value": str(account_id), "$ref": f"{users}{account_id}", "type": "User"}
+            for account_id, display in page:
+                # RFC 7643 §4.2: value, $ref (canonical, absolute), display and type; Okta shows
+                # `display` as the member's name, and clients resolve `$ref` without our base URL.
+                member = {
+                    "value": str(account_id),
+                    "$ref": f"{users}{account_id}",
+                    "display": display,
+                    "type": "User",
+                }
                 if callable(keys):
                     member = keys(member)
                     if member is None:

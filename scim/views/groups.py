@@ -1,17 +1,18 @@
 """
 /Groups: work groups as SCIM Group resources, served by django-scim2's GroupsView and
 GroupSearchView. Members are streamed page by page, so a group of 100,000 members is never held in
-memory, and `excludedAttributes=members` reads no membership. PATCH answers 204 without the member
-list, as Entra advises (entra-scim.md §1.13).
+memory, and `excludedAttributes=members` reads no membership. PATCH answers 204 to Entra, as it
+advises (entra-scim.md §1.13), and 200 with the group to Okta and others (scim.answers).
 """
 
 import json
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django_scim import views as django_scim_views
 from django_scim.utils import get_group_model
 
 from scim import constants
+from scim.answers import members_show_display
 from scim.projection import value_projection
 from scim.requests import projection
 from scim.schema import GROUP_RESOURCE
@@ -49,25 +50,30 @@ class GroupRendering:
         # page by page, after the group that to_dict rendered.
         if response.status_code >= 300:
             return response
-        selection = self.member_selection(self.request)  # fails before the response starts
-        streamed = StreamingHttpResponse(
-            _group_chunks(response.content.decode(), self.adapter, selection),
-            status=response.status_code,
-            content_type=constants.SCIM_CONTENT_TYPE,
-        )
-        streamed["Location"] = response["Location"]
-        streamed["ETag"] = self.adapter.etag
-        return streamed
+        return self.streamed(response.content.decode(), self.adapter, response.status_code)
 
     def patched_response(self, request, adapter):
-        response = HttpResponse(status=204)
-        response["ETag"] = adapter.etag
-        return response
+        return self.streamed(json.dumps(adapter.to_dict()), adapter, 200)
+
+    def streamed(self, group_text: str, adapter, status: int):
+        """The group django-scim2 or to_dict rendered, its members streamed after it."""
+        selection = self.member_selection(self.request)  # fails before the response starts
+        streamed = StreamingHttpResponse(
+            _group_chunks(group_text, adapter, selection),
+            status=status,
+            content_type=constants.SCIM_CONTENT_TYPE,
+        )
+        streamed["Location"] = adapter.location
+        streamed["ETag"] = adapter.etag
+        return streamed
 
     def member_selection(self, request):
         """False: leave members out; None: whole members; a set: only those member sub-attributes;
         a function: each member as value filters project it (None: left out)."""
-        return _member_selection(*projection(request, GROUP_RESOURCE))
+        selection = _member_selection(*projection(request, GROUP_RESOURCE))
+        if selection is None and not members_show_display(request):
+            return MEMBER_KEYS - {"display"}
+        return selection
 
 
 class WorkGroupsView(GroupRendering, ResourceView, django_scim_views.GroupsView):
@@ -87,7 +93,7 @@ def _group_chunks(text: str, adapter, member_keys):
     yield "]}"
 
 
-MEMBER_KEYS = frozenset({"value", "$ref", "type"})
+MEMBER_KEYS = frozenset({"value", "$ref", "display", "type"})
 
 
 def _member_selection(attributes: list, excluded: list):

@@ -9,6 +9,7 @@ from django.http import HttpResponse
 
 from provisioning_logs.models import Action
 from scim import conf, constants
+from scim.answers import patch_answers_resource
 from scim.errors import bad_request
 from scim.groups.filters import GROUP_DEFAULT_SORT, GROUP_SORT_KEYS
 from scim.requests import params, parse_id, projection, search_request_params
@@ -138,8 +139,14 @@ class ResourceView(ListingView):
     def patch(self, request, *args, **kwargs):
         # django-scim2 wraps handle_operations in its own transaction: the accounts service owns it
         # (inside django-scim2's, a held deprovisioning would be rolled back with its 503).
+        # Decided (and attributes=… parsed) before anything changes: a refused request changes nothing.
+        answers_resource = patch_answers_resource(request, self.resource_type)
         adapter = self.scim_adapter(self.get_object(), request=request)
         adapter.handle_operations(patch_operations(self.load_body(request.body)))
+        if not answers_resource:
+            response = HttpResponse(status=204)
+            response["ETag"] = adapter.etag
+            return response
         return self.patched_response(request, adapter)
 
     # What each resource type renders -----------------------------------------------------------------
@@ -150,6 +157,7 @@ class ResourceView(ListingView):
         return response
 
     def patched_response(self, request, adapter) -> HttpResponse:
+        """200 with the patched resource (RFC 7644 §3.5.2), projected by attributes=…."""
         raise NotImplementedError
 
 

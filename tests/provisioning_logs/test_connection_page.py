@@ -49,12 +49,13 @@ def test_the_page_lists_its_sections_with_anchors(admin_browser, connection):
     toc = re.search(r'<ul class="connection-toc" id="connection-toc">(.*?)</ul>', page, re.S).group(1)
     assert re.findall(r'<a href="#(\w+)">([^<]+)</a>', toc) == [
         ("credentials", "Credentials"),
+        ("client", "SCIM client"),
         ("health", "Health"),
         ("notifications", "Notifications"),
         ("thresholds", "Guard and thresholds"),
         ("history", "History"),
     ]
-    for anchor in ("credentials", "health", "notifications", "thresholds", "history"):
+    for anchor in ("credentials", "client", "health", "notifications", "thresholds", "history"):
         assert f'id="{anchor}"' in page
 
 

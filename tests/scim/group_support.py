@@ -43,8 +43,14 @@ def ids(response) -> list[str]:
     return [resource["id"] for resource in response.body["Resources"]]
 
 
-def member(user_id: str) -> dict:
-    return {"value": user_id, "$ref": f"{BASE}/Users/{user_id}", "type": "User"}
+def member(user_id: str, display: str) -> dict:
+    """A member as groups render it: display is the account's displayName, else its userName."""
+    return {"value": user_id, "$ref": f"{BASE}/Users/{user_id}", "display": display, "type": "User"}
+
+
+def members_in_id_order(*accounts: tuple[str, str]) -> list[dict]:
+    """(id, display) pairs as a group lists them: in id order."""
+    return [member(user_id, display) for user_id, display in sorted(accounts)]
 
 
 def patch(scim, group_id: str, *operations):

@@ -17,7 +17,12 @@ def _send(base_url, token, method, path, body=None):
         f"{base_url}/scim/v2{path}",
         method=method,
         data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+        # As Entra (its group PATCHes answer 204); urllib's own agent would be a generic client.
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/scim+json",
+            "User-Agent": "Azure Active Directory SCIM Client",
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:

@@ -151,6 +151,7 @@ GROUP_SCHEMA = {
             sub=[
                 attr("value", mutability="immutable", caseExact=True),
                 attr("$ref", "reference", mutability="immutable", referenceTypes=["User"]),
+                attr("display", mutability="readOnly"),
                 attr("type", mutability="immutable", canonicalValues=["User"]),
             ],
         ),

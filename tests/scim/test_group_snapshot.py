@@ -54,7 +54,13 @@ def test_members_committed_between_pages_do_not_change_the_list_being_streamed(
     monkeypatch.setattr(snapshot, "MEMBER_PAGE_SIZE", 1)
     assert (
         patch(
-            scim, group["id"], {"op": "add", "path": "members", "value": [member(alice), member(bob)]}
+            scim,
+            group["id"],
+            {
+                "op": "add",
+                "path": "members",
+                "value": [member(alice, "alice@contoso.com"), member(bob, "bob@contoso.com")],
+            },
         ).status_code
         == 204
     )
@@ -63,7 +69,9 @@ def test_members_committed_between_pages_do_not_change_the_list_being_streamed(
 
     def change_membership():  # another request, on its own connection, commits meanwhile
         GroupMembership.objects.filter(group_id=group["id"]).delete()
-        answer = patch(scim, group["id"], {"op": "add", "path": "members", "value": [member(carol)]})
+        answer = patch(
+            scim, group["id"], {"op": "add", "path": "members", "value": [member(carol, "carol@contoso.com")]}
+        )
         assert answer.status_code == 204
         connection.close()
 
@@ -95,7 +103,10 @@ def test_a_failure_mid_stream_is_recorded_as_a_failure(scim, staffed, monkeypatc
     to land there)."""
 
     def failing_pages(*, group_id, page_size):
-        yield list(GroupMembership.objects.filter(group_id=group_id).values_list("account_id", flat=True)[:1])
+        rows = GroupMembership.objects.filter(group_id=group_id).values_list(
+            "account_id", "account__user_name"
+        )
+        yield list(rows[:1])
         raise DatabaseError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(snapshot, "group_member_pages", failing_pages)

@@ -212,7 +212,7 @@ def test_rename_and_add_member_in_one_request(scim, group, alice):
 
     assert_no_content(response, version=2)
     read = scim.get(f"/Groups/{group['id']}").body
-    assert (read["displayName"], read["members"]) == ("Platform", [member(alice)])
+    assert (read["displayName"], read["members"]) == ("Platform", [member(alice, "alice@contoso.com")])
 
 
 # Delete (§1.13, scenario K) ---------------------------------------------------------------------

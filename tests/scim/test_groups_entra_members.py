@@ -49,7 +49,7 @@ def test_add_member_entra_with_null_ref(scim, group, alice):
     )
 
     assert_no_content(response, version=2)
-    assert scim.get(f"/Groups/{group['id']}").body["members"] == [member(alice)]
+    assert scim.get(f"/Groups/{group['id']}").body["members"] == [member(alice, "alice@contoso.com")]
 
 
 def test_add_many_members_in_one_operation(scim, group, alice, bob, carol):

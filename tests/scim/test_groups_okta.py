@@ -33,9 +33,16 @@ def membership_rows(group_id: str) -> dict[str, tuple]:
 
 
 @pytest.fixture
-def users(create_user) -> list[str]:
-    """Four users' ids, sorted (the order members are returned in)."""
-    return sorted(create_user(f"user{n}@contoso.com")["id"] for n in range(4))
+def names(create_user) -> dict[str, str]:
+    """Four users: id → userName (they have no displayName, so it is each member's display)."""
+    created = [create_user(f"user{n}@contoso.com") for n in range(4)]
+    return {user["id"]: user["userName"] for user in created}
+
+
+@pytest.fixture
+def users(names) -> list[str]:
+    """The four users' ids, sorted (the order members are returned in)."""
+    return sorted(names)
 
 
 @pytest.fixture
@@ -66,7 +73,7 @@ def test_create_group_okta_empty_members(scim, group):
     }
 
 
-def test_create_group_okta_with_members(scim, users):
+def test_create_group_okta_with_members(scim, users, names):
     body = {
         "schemas": [GROUP],
         "displayName": "Okta Admins",
@@ -81,7 +88,7 @@ def test_create_group_okta_with_members(scim, users):
         "schemas": [GROUP],
         "id": group_id,
         "displayName": "Okta Admins",
-        "members": [member(users[0]), member(users[1])],
+        "members": [member(users[0], names[users[0]]), member(users[1], names[users[1]])],
         "meta": {
             "resourceType": "Group",
             "created": response.body["meta"]["created"],
@@ -141,7 +148,7 @@ def test_rename_group_okta_pathless_with_other_id_is_400_mutability(scim, group)
 # Membership PATCH --------------------------------------------------------------------------------
 
 
-def test_add_members_okta_without_type(scim, group, users):
+def test_add_members_okta_without_type(scim, group, users, names):
     value = [
         {"value": users[0], "display": "user0@contoso.com"},
         {"value": users[2], "display": "user2@contoso.com"},
@@ -150,7 +157,10 @@ def test_add_members_okta_without_type(scim, group, users):
     response = patch(scim, group["id"], {"op": "add", "path": "members", "value": value})
 
     assert_no_content(response, version=2)
-    assert scim.get(f"/Groups/{group['id']}").body["members"] == [member(users[0]), member(users[2])]
+    assert scim.get(f"/Groups/{group['id']}").body["members"] == [
+        member(users[0], names[users[0]]),
+        member(users[2], names[users[2]]),
+    ]
 
 
 def test_add_members_with_null_ref(scim, group, users):
@@ -308,7 +318,7 @@ def test_replace_members_with_empty_list_removes_all(scim, group, users):
 # PUT ----------------------------------------------------------------------------------------------
 
 
-def test_put_replaces_attributes_and_member_set(scim, group, users):
+def test_put_replaces_attributes_and_member_set(scim, group, users, names):
     patch(
         scim,
         group["id"],
@@ -331,7 +341,7 @@ def test_put_replaces_attributes_and_member_set(scim, group, users):
         "id": group["id"],
         "displayName": "Put Group",
         "externalId": "okta-00g1",
-        "members": [member(users[1]), member(users[3])],
+        "members": [member(users[1], names[users[1]]), member(users[3], names[users[3]])],
         "meta": {**group["meta"], "lastModified": response.body["meta"]["lastModified"], "version": 'W/"3"'},
     }
     assert response["ETag"] == 'W/"3"'

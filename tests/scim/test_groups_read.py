@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import GroupMembership, WorkAccount, WorkGroup
-from tests.scim.group_support import find, ids, member
+from tests.scim.group_support import find, ids, members_in_id_order
 
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +56,7 @@ def test_get_group_with_members_exact_body(scim, groups, alice, bob):
         "id": engineering["id"],
         "displayName": "Engineering",
         "externalId": "ext-Eng",
-        "members": [member(u) for u in sorted([alice, bob])],
+        "members": members_in_id_order((alice, "alice@contoso.com"), (bob, "bob@contoso.com")),
         "meta": {
             "resourceType": "Group",
             "created": engineering["meta"]["created"],
@@ -178,7 +178,7 @@ def test_attributes_members_returns_whole_members(scim, groups, alice, bob, attr
     expected = {
         "schemas": [GROUP],
         "id": groups[0]["id"],
-        "members": [member(u) for u in sorted([alice, bob])],
+        "members": members_in_id_order((alice, "alice@contoso.com"), (bob, "bob@contoso.com")),
     }
     if "displayName" in attributes:
         expected["displayName"] = "Engineering"
@@ -189,7 +189,10 @@ def test_excluded_member_sub_attribute_is_left_out_of_each_member(scim, groups, 
     response = scim.get(f"/Groups/{groups[0]['id']}?excludedAttributes=members.$ref")
 
     assert response.status_code == 200
-    assert response.body["members"] == [{"value": u, "type": "User"} for u in sorted([alice, bob])]
+    assert response.body["members"] == [
+        {"value": u, "display": d, "type": "User"}
+        for u, d in sorted([(alice, "alice@contoso.com"), (bob, "bob@contoso.com")])
+    ]
 
 
 def test_excluded_members_never_reads_membership_table(scim, groups):
@@ -222,9 +225,8 @@ def test_twelve_thousand_members_stream_complete_in_id_order(scim, organization,
 
     assert response.status_code == 200
     assert response.streaming
-    values = [m["value"] for m in response.body["members"]]
-    assert values == sorted(str(a.pk) for a in accounts)
-    assert response.body["members"][0] == member(values[0])
+    # No displayName: each member's display is its userName.
+    assert response.body["members"] == members_in_id_order(*((str(a.pk), a.user_name) for a in accounts))
 
 
 # .search ------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from accounts.models import GroupMembership, Organization, WorkGroup
-from tests.scim.group_support import find, ids, member
+from tests.scim.group_support import find, ids, member, members_in_id_order
 
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +127,7 @@ def test_deleting_member_account_removes_it_and_bumps_group_version(scim, groups
     assert scim.delete(f"/Users/{alice}").status_code == 204
 
     engineering = scim.get(f"/Groups/{groups[0]['id']}").body
-    assert engineering["members"] == [member(bob)]
+    assert engineering["members"] == [member(bob, "bob@contoso.com")]
     assert engineering["meta"]["version"] == 'W/"2"'
     assert scim.get(f"/Groups/{groups[1]['id']}").body["meta"]["version"] == 'W/"1"'
     assert GroupMembership.objects.filter(account_id=alice).count() == 0
@@ -138,7 +138,9 @@ def test_disabling_member_account_keeps_its_memberships(scim, groups, alice, bob
     assert scim.patch(f"/Users/{alice}", disable).status_code == 200
 
     engineering = scim.get(f"/Groups/{groups[0]['id']}").body
-    assert engineering["members"] == [member(u) for u in sorted([alice, bob])]
+    assert engineering["members"] == members_in_id_order(
+        (alice, "alice@contoso.com"), (bob, "bob@contoso.com")
+    )
     assert engineering["meta"]["version"] == 'W/"1"'
     assert [g["value"] for g in scim.get(f"/Users/{alice}").body["groups"]] == [groups[0]["id"]]
 
