@@ -10,7 +10,7 @@ server CPU per request; optionally the in-memory peer scim2-server in the same r
 Steps: database wa_perf_load_<N> (kept with --keep-database and reused when already seeded) ->
 the Procfile's `release` (migrate, collectstatic) with production settings -> create_org and
 create_scim_token -> N accounts and their work e-mails inserted by PostgreSQL itself
-(generate_series; 1,000,000 in about a minute) -> VACUUM ANALYZE -> the EXPLAIN ANALYZE of every
+(generate_series; 1,000,000 in about 5 minutes) -> VACUUM ANALYZE -> the EXPLAIN ANALYZE of every
 filter Entra sends (exit 3 when one is not an index lookup) -> the Procfile's `web` command ->
 per scenario: a checked pass (every answer verified, SQL statements counted from X-Query-Count),
 then wrk for --duration seconds at --connections keep-alive connections, the workers' CPU
