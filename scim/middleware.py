@@ -12,6 +12,9 @@ and Allow/Retry-After headers but gets a SCIM body.
 import logging
 from http import HTTPStatus
 
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.exceptions import DisallowedHost
 
 from scim import constants
@@ -77,3 +80,31 @@ def _phrase(status: int) -> str:
         return HTTPStatus(status).phrase + "."
     except ValueError:
         return "The request failed."
+
+
+class _PortalOnly:
+    """
+    A portal middleware bypassed under /scim/v2/: SCIM is bearer-only (scim.auth), so a session,
+    request.user and messages are never read there, and loading them cost CPU on
+    every provisioning request (issue 15). Elsewhere the middleware runs unchanged.
+    """
+
+    # Sync only (WSGI); under ASGI Django adapts it like any sync middleware.
+    sync_capable, async_capable = True, False
+
+    def __call__(self, request):
+        if is_scim_path(request.path_info):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class PortalSessionMiddleware(_PortalOnly, SessionMiddleware):
+    pass
+
+
+class PortalAuthenticationMiddleware(_PortalOnly, AuthenticationMiddleware):
+    pass
+
+
+class PortalMessageMiddleware(_PortalOnly, MessageMiddleware):
+    pass

@@ -97,12 +97,15 @@ def scim_token_authenticate(secret: str, *, client_address: str | None = None) -
     """The usable token with this secret, with its connection and organization, or None."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    token = (
-        ScimSecretToken.objects.select_related("connection__organization")
-        .filter(digest=token_digest(secret))
-        .first()
-    )
-    if token is None or not token.is_usable():
+    # One lookup on the unique digest; get() sorts nothing (first() ordered by -created_at, and
+    # compiling that ORDER BY was a tenth of a SCIM request's CPU).
+    try:
+        token = ScimSecretToken.objects.select_related("connection__organization").get(
+            digest=token_digest(secret)
+        )
+    except ScimSecretToken.DoesNotExist:
+        return None
+    if not token.is_usable():
         return None
     mark_use(token, client_address=client_address)
     return token

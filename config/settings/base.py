@@ -72,11 +72,13 @@ MIDDLEWARE = [
     # Portal security headers (see BROWSER SECURITY HEADERS below).
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, request.user and messages: the portal's; bypassed under /scim/v2/ (bearer only).
+    # CSRF stays Django's own (the deploy check requires it; the SCIM views are csrf_exempt).
+    "scim.middleware.PortalSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "scim.middleware.PortalAuthenticationMiddleware",
+    "scim.middleware.PortalMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -363,7 +363,11 @@ def test_okta_style_membership_check_with_members_value_filter(scim, sales, jsmi
     response = scim.get(f"/Groups/{sales['id']}?attributes=" + quote(f'members[value eq "{jsmith["id"]}"]'))
 
     assert response.status_code == 200
-    assert response.body == {"schemas": [GROUP], "id": sales["id"], "members": [member(jsmith["id"], "jsmith@example.com")]}
+    assert response.body == {
+        "schemas": [GROUP],
+        "id": sales["id"],
+        "members": [member(jsmith["id"], "jsmith@example.com")],
+    }
 
 
 def test_members_value_filter_with_sub_attribute(scim, sales, bjensen):
