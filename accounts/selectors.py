@@ -101,13 +101,14 @@ def group_member_pages(*, group_id, page_size: int = 5000) -> Iterator[list[tupl
     """
     last = None
     while True:
-        rows = GroupMembership.objects.filter(group_id=group_id)
-        if last is not None:
-            rows = rows.filter(account_id__gt=last)
+        # The keyset on both sides of the join: with it on the memberships only, PostgreSQL
+        # merge-joined the accounts from the start of their key, so the 10th page of 5,000 read
+        # 50,000 accounts (a 100,000-member GET: 1.1 s before display, 2.1 s with this join).
+        # One filter() call: a second would join the memberships again (a row per other group).
+        keyset = {} if last is None else {"id__gt": last, "memberships__account_id__gt": last}
+        rows = WorkAccount.objects.filter(memberships__group_id=group_id, **keyset)
         page = list(
-            rows.order_by("account_id")
-            .annotate(display=member_display("account__"))
-            .values_list("account_id", "display")[:page_size]
+            rows.order_by("id").annotate(display=member_display()).values_list("id", "display")[:page_size]
         )
         if page:
             yield page

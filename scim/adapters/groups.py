@@ -75,25 +75,17 @@ class WorkGroupSCIMGroup(PatchHandlers, SCIMGroup):
         """JSON text of the members, one page (one joined query) at a time; `keys` selects
         sub-attributes, or projects each member (scim.projection.value_projection)."""
         users = resource_location(self.request, "scim:users", "X")[:-1]  # …/scim/v2/Users/
+        render = None if callable(keys) else _member_template(users, keys)
         first = True
         for page in member_pages(group_id=self.obj.pk):
-            members = []
-            for account_id, display in page:
-                # RFC 7643 §4.2: value, $ref (canonical, absolute), display and type; Okta shows
-                # `display` as the member's name, and clients resolve `$ref` without our base URL.
-                member = {
-                    "value": str(account_id),
-                    "$ref": f"{users}{account_id}",
-                    "display": display,
-                    "type": "User",
-                }
-                if callable(keys):
-                    member = keys(member)
-                    if member is None:
-                        continue
-                elif keys is not None:
-                    member = {k: v for k, v in member.items() if k.lower() in keys}
-                members.append(json.dumps(member))
+            if render is not None:
+                members = [render(account_id, display) for account_id, display in page]
+            else:
+                members = []
+                for account_id, display in page:
+                    member = keys(_member(users, account_id, display))
+                    if member is not None:
+                        members.append(json.dumps(member))
             if not members:
                 continue  # a page a value filter emptied
             text = ",".join(members)
@@ -179,3 +171,28 @@ class WorkGroupSCIMGroup(PatchHandlers, SCIMGroup):
     def _take(self, result) -> None:
         self.obj = result.group
         self.changes = result.changes
+
+
+def _member(users: str, account_id, display: str) -> dict:
+    # RFC 7643 §4.2: value, $ref (canonical, absolute), display and type; Okta shows `display` as
+    # the member's name, and clients resolve `$ref` without our base URL.
+    return {"value": str(account_id), "$ref": f"{users}{account_id}", "display": display, "type": "User"}
+
+
+def _member_template(users: str, keys: set[str] | None):
+    """
+    One member's JSON text from (account id, display), as json.dumps(_member(...)) with the `keys`
+    selected (None: all) would write it. A 100,000-member group is 100,000 of these: formatting a
+    template with only `display` escaped takes half the time of a dict and json.dumps each.
+    """
+    prefix = json.dumps(users)[1:-1].replace("{", "{{").replace("}", "}}")
+    fields = {
+        "value": '"value": "{0}"',
+        "$ref": f'"$ref": "{prefix}{{0}}"',
+        "display": '"display": {1}',
+        "type": '"type": "User"',
+    }
+    template = "{{" + ", ".join(t for k, t in fields.items() if keys is None or k.lower() in keys) + "}}"
+    if "{1}" not in template:
+        return lambda account_id, display: template.format(account_id)
+    return lambda account_id, display: template.format(account_id, json.dumps(display))

@@ -15,7 +15,7 @@ from accounts.models import GroupMembership
 from provisioning_logs.models import ProvisioningEvent
 from scim.events import STREAM_CUT, STREAM_FAILED
 from scim.groups import snapshot
-from tests.scim.group_support import member, patch
+from tests.scim.group_support import member, members_in_id_order, patch
 
 
 def last_event() -> ProvisioningEvent:
@@ -138,3 +138,19 @@ def test_an_answer_closed_unread_is_recorded_once(scim, staffed):
     close(response)
     assert ProvisioningEvent.objects.count() == before + 1
     assert last_event().detail == STREAM_CUT
+
+
+def test_a_member_of_several_groups_is_listed_once_on_every_page(scim, alice, bob, carol, monkeypatch):
+    # Pages after the first join the accounts with the keyset on both sides (accounts.selectors):
+    # joined twice, every member would appear once per group it is in.
+    monkeypatch.setattr(snapshot, "MEMBER_PAGE_SIZE", 2)
+    members = [{"value": account} for account in (alice, bob, carol)]
+    first = scim.post("/Groups", {"displayName": "First", "members": members})
+    assert scim.post("/Groups", {"displayName": "Second", "members": members}).status_code == 201
+
+    response = scim.get(f"/Groups/{first.body['id']}")
+
+    assert response.status_code == 200
+    assert response.body["members"] == members_in_id_order(
+        (alice, "alice@contoso.com"), (bob, "bob@contoso.com"), (carol, "carol@contoso.com")
+    )
