@@ -143,7 +143,7 @@ def test_the_connection_page_opens_with_its_health_banner_and_sections(
     box = banner.bounding_box()
     assert box["y"] + box["height"] <= viewport["height"], box
     expect(page.locator("#connection-toc a")).to_have_text(
-        ["Credentials", "Health", "Notifications", "Guard and thresholds", "History"]
+        ["Credentials", "SCIM client", "Health", "Notifications", "Guard and thresholds", "History"]
     )
     expect(page.get_by_role("button", name="Save and continue editing")).to_have_count(0)
 
