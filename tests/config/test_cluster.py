@@ -273,10 +273,17 @@ def test_killing_a_node_mid_cycle_loses_no_write_and_the_balancer_takes_it_out(c
         cycle.join(timeout=300)
     assert not cycle.is_alive()
 
-    # Every user's operation ended in an answer; the only other answers were retryable refusals.
+    # Every user's operation ended in an answer; the only other answers were retryable refusals,
+    # or a 409 to a retried create: the killed node's COMMIT was already on its way when the retry's
+    # match looked, so the retry's create met the committed user (Entra then matches it, §1.17).
     assert [outcome.key for outcome in outcomes if not outcome.ok] == []
     refused = [answer for answer in client.answers if answer.status not in (200, 201)]
-    assert [(answer.method, answer.status) for answer in refused if not retryable(answer)] == []
+    unexpected = [
+        (answer.method, answer.status)
+        for answer in refused
+        if not retryable(answer) and (answer.method, answer.status) != ("POST", 409)
+    ]
+    assert unexpected == []
     # Nothing half applied, nothing applied twice: each user exists once, with what was sent.
     rows = cluster.sql(
         "SELECT a.user_name, a.external_id, a.name_given_name, a.name_family_name, a.display_name, "
