@@ -90,9 +90,6 @@ def load_average() -> str:
 
 
 def free_port() -> int:
-    # BENCHMARK_PORT pins the server to a port of one's own range (a shared machine).
-    if os.environ.get("BENCHMARK_PORT"):
-        return int(os.environ["BENCHMARK_PORT"])
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
