@@ -101,3 +101,11 @@ def child_exit(server, worker) -> None:
     from config.metrics import gunicorn_child_exit
 
     gunicorn_child_exit(server, worker)
+
+
+def worker_exit(server, worker) -> None:
+    # In the worker, after its last request (SIGTERM, recycling, a restart): the provisioning
+    # events still queued are written before the process ends.
+    from provisioning_logs.batching import flush_at_exit
+
+    flush_at_exit()

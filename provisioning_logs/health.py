@@ -141,15 +141,10 @@ def health_observe(*, connection, event, credential_failure: bool, compliance_fa
         )
         _judge(health_id, now, event)
         return
-    success = {
-        "window_successes": F("window_successes") + 1,
-        "consecutive_credential_failures": 0,
-        "consecutive_compliance_failures": 0,
-    }
     # The everyday case, a success on a healthy connection, is this one UPDATE.
-    if ConnectionHealth.objects.filter(pk=health_id, state=HealthState.HEALTHY).update(**success):
+    if health_successes_on_healthy(connection=connection, count=1):
         return
-    ConnectionHealth.objects.filter(pk=health_id).update(**success)
+    ConnectionHealth.objects.filter(pk=health_id).update(**_successes(1))
     # "If any of the retries gets a successful response, the job is automatically put out of
     # quarantine" (Entra). Re-checked under the lock: another request may have done it.
     _transition_locked(
@@ -159,6 +154,22 @@ def health_observe(*, connection, event, credential_failure: bool, compliance_fa
         cause=f"A request succeeded again ({event.method} {event.path[:120]}, HTTP {event.http_status}).",
         now=now,
         only_from=(HealthState.QUARANTINED, HealthState.DISABLED),
+    )
+
+
+def _successes(count: int) -> dict:
+    return {
+        "window_successes": F("window_successes") + count,
+        "consecutive_credential_failures": 0,
+        "consecutive_compliance_failures": 0,
+    }
+
+
+def health_successes_on_healthy(*, connection, count: int) -> bool:
+    """Count `count` successes if the connection is healthy (one UPDATE); False if it is not."""
+    health_id = _health_id(connection)
+    return bool(
+        ConnectionHealth.objects.filter(pk=health_id, state=HealthState.HEALTHY).update(**_successes(count))
     )
 
 

@@ -23,7 +23,12 @@ from django.utils import timezone
 from accounts.connections.models import ProvisioningConnection
 from accounts.models import WorkGroup
 from accounts.selectors import live_accounts
-from provisioning_logs.health import forget_health_ids, health_observe, health_of
+from provisioning_logs.health import (
+    forget_health_ids,
+    health_observe,
+    health_of,
+    health_successes_on_healthy,
+)
 from provisioning_logs.models import (
     ACTION_COUNT_FIELD,
     STATUS_COUNT_FIELD,
@@ -119,32 +124,7 @@ def event_record(record: EventRecord, *, now: datetime | None = None) -> Provisi
         with transaction.atomic():
             _start_log_transaction(record.organization)
             cycle = _current_cycle(record, now)
-            event = ProvisioningEvent.objects.create(
-                organization=record.organization,
-                connection=record.connection,
-                cycle=cycle,
-                created_at=now,
-                duration_ms=max(0, int(record.duration_ms)),
-                request_id=record.request_id[:128],
-                client_address=record.client_address[:64],
-                credential=record.credential[:200],
-                method=record.method[:8],
-                path=record.path[:1024],
-                resource_type=record.resource_type[:32],
-                action=record.action,
-                status=record.status,
-                http_status=record.http_status,
-                resource_id=record.resource_id,
-                external_id=(record.external_id or "")[:255],
-                identity=(record.identity or "")[:255],
-                scim_type=(record.scim_type or "")[:32],
-                detail=record.detail or (NO_CHANGE_NEEDED if record.skipped else " ".join(record.warnings)),
-                modified_properties=storable(
-                    [_jsonable(redacted_property(*change)) for change in record.modified_properties]
-                ),
-                request_body=record.request_body,
-                reference_failure=record.reference_failure and record.http_status >= 400,
-            )
+            event = ProvisioningEvent.objects.create(**_event_fields(record, cycle, now))
             _count(cycle, record, now)
             if not record.throttled:  # a 429 we answered never counts toward quarantine
                 health_observe(
@@ -161,6 +141,165 @@ def event_record(record: EventRecord, *, now: datetime | None = None) -> Provisi
         recording_failed(connection=record.connection, now=now)
         return None
     return event
+
+
+def events_record(batch: list[tuple[EventRecord, datetime]]) -> int:
+    """
+    Write a batch of (event, when it was answered), in order, with exactly the rows, counters,
+    health and transitions event_record gives them one by one; the batching flusher
+    (provisioning_logs.batching) calls it. One transaction per organization: its lock once, one
+    multi-row INSERT, one UPDATE per cycle and one per run of successes on a healthy connection
+    (failures and recoveries are judged event by event, as they come). If a batch cannot be
+    written, each of its events is written alone, so one bad row loses only itself. Returns the
+    events written.
+    """
+    by_organization: dict[int, list[tuple[EventRecord, datetime]]] = {}
+    for record, now in batch:
+        by_organization.setdefault(record.organization.pk, []).append((record, now))
+    written = 0
+    for items in by_organization.values():
+        try:
+            written += _write_organization_batch(items)
+        except Exception:
+            forget_running_cycles()
+            logger.warning("A batch of %s provisioning events failed; writing them one by one", len(items))
+            written += sum(event_record(record, now=now) is not None for record, now in items)
+    return written
+
+
+def _write_organization_batch(items: list[tuple[EventRecord, datetime]]) -> int:
+    items = [(_storable_record(record), now) for record, now in items]
+    opened: dict[int, tuple[ProvisioningCycle, datetime]] = {}  # cycles of this transaction
+    with transaction.atomic():
+        _start_log_transaction(items[0][0].organization)
+        cycles = []
+        for record, now in items:
+            cycle = _batch_cycle(record, now, opened)
+            cycles.append(cycle)
+            opened[record.connection.pk] = (cycle, now)
+        events = ProvisioningEvent.objects.bulk_create(
+            [
+                ProvisioningEvent(**_event_fields(record, cycle, now))
+                for (record, now), cycle in zip(items, cycles, strict=True)
+            ]
+        )
+        _count_batch(items, cycles)
+        _observe_batch(items, events)
+    for connection_pk, running in opened.items():
+        _running_cycles[connection_pk] = running
+    return len(events)
+
+
+def _batch_cycle(record: EventRecord, now: datetime, opened: dict) -> ProvisioningCycle:
+    """The cycle of this event: one this batch already counts in, else as event_record finds it."""
+    running = opened.get(record.connection.pk)
+    if running is not None and timedelta(0) <= now - running[1] <= cycle_gap():
+        return running[0]
+    # A quiet gap inside one batch (a flush held up for longer than the gap) reaches the database,
+    # where the cycle's last event is older still: a new cycle, as event by event.
+    return _current_cycle(record, now)
+
+
+def _count_batch(items, cycles) -> None:
+    """The cycles' counters, coalesced: what _count adds event by event, in one UPDATE per cycle."""
+    increments: dict[int, dict[str, int]] = {}
+    last_event: dict[int, datetime] = {}
+    lookups: dict[int, ProvisioningCycle] = {}
+    keys = set()
+    for (record, now), cycle in zip(items, cycles, strict=True):
+        counters = increments.setdefault(cycle.pk, {})
+        for name in (ACTION_COUNT_FIELD[Action(record.action)], STATUS_COUNT_FIELD[Status(record.status)]):
+            counters[name] = counters.get(name, 0) + 1
+        last_event[cycle.pk] = max(last_event.get(cycle.pk, now), now)
+        if record.object_key:
+            keys.add((cycle.pk, record.object_key))
+        if record.action == Action.LOOKUP:
+            lookups[cycle.pk] = cycle
+    for cycle_pk, counters in increments.items():
+        ProvisioningCycle.objects.filter(pk=cycle_pk).update(
+            last_event_at=Greatest(F("last_event_at"), last_event[cycle_pk]),
+            **{name: F(name) + count for name, count in counters.items()},
+        )
+    if keys:
+        CycleObject.objects.bulk_create(
+            [CycleObject(cycle_id=cycle_pk, object_key=key) for cycle_pk, key in sorted(keys)],
+            ignore_conflicts=True,
+        )
+    for cycle in lookups.values():
+        _detect_restart(cycle)
+
+
+def _observe_batch(items, events) -> None:
+    """
+    Health, event by event in order, except that a run of successes on a healthy connection (the
+    everyday case, one UPDATE each in event_record) is one UPDATE: a success never changes a
+    healthy connection's state, so the run's outcome is the same.
+    """
+    run: list = []
+    for (record, now), event in zip(items, events, strict=True):
+        if record.throttled:
+            continue  # a 429 we answered never counts toward quarantine
+        if event.status != Status.FAILURE and (not run or run[-1][0].connection.pk == record.connection.pk):
+            run.append((record, event, now))
+            continue
+        _observe_successes(run)
+        run = []
+        if event.status != Status.FAILURE:
+            run.append((record, event, now))
+            continue
+        health_observe(
+            connection=record.connection,
+            event=event,
+            credential_failure=record.credential_failure,
+            compliance_failure=record.compliance_failure,
+            now=now,
+        )
+    _observe_successes(run)
+
+
+def _observe_successes(run: list) -> None:
+    if not run:
+        return
+    connection = run[0][0].connection
+    if health_successes_on_healthy(connection=connection, count=len(run)):
+        return
+    for record, event, now in run:  # not healthy: the first success ends the quarantine
+        health_observe(
+            connection=connection,
+            event=event,
+            credential_failure=record.credential_failure,
+            compliance_failure=record.compliance_failure,
+            now=now,
+        )
+
+
+def _event_fields(record: EventRecord, cycle: ProvisioningCycle, now: datetime) -> dict:
+    return dict(
+        organization=record.organization,
+        connection=record.connection,
+        cycle=cycle,
+        created_at=now,
+        duration_ms=max(0, int(record.duration_ms)),
+        request_id=record.request_id[:128],
+        client_address=record.client_address[:64],
+        credential=record.credential[:200],
+        method=record.method[:8],
+        path=record.path[:1024],
+        resource_type=record.resource_type[:32],
+        action=record.action,
+        status=record.status,
+        http_status=record.http_status,
+        resource_id=record.resource_id,
+        external_id=(record.external_id or "")[:255],
+        identity=(record.identity or "")[:255],
+        scim_type=(record.scim_type or "")[:32],
+        detail=record.detail or (NO_CHANGE_NEEDED if record.skipped else " ".join(record.warnings)),
+        modified_properties=storable(
+            [_jsonable(redacted_property(*change)) for change in record.modified_properties]
+        ),
+        request_body=record.request_body,
+        reference_failure=record.reference_failure and record.http_status >= 400,
+    )
 
 
 def _storable_record(record: EventRecord) -> EventRecord:
@@ -291,7 +430,12 @@ def _count(cycle: ProvisioningCycle, record: EventRecord, now: datetime) -> None
         CycleObject.objects.bulk_create(
             [CycleObject(cycle=cycle, object_key=record.object_key)], ignore_conflicts=True
         )
-    if record.action == Action.LOOKUP and cycle.kind == CycleKind.INCREMENTAL and cycle.expected_objects:
+    if record.action == Action.LOOKUP:
+        _detect_restart(cycle)
+
+
+def _detect_restart(cycle: ProvisioningCycle) -> None:
+    if cycle.kind == CycleKind.INCREMENTAL and cycle.expected_objects:
         # After "Restart provisioning" Entra looks every object up again: a cycle that looks up
         # at least half of what the connection manages is an initial cycle.
         threshold = max(cycle.expected_objects // 2, settings.PROVISIONING_RESTART_MIN_LOOKUPS)

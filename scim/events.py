@@ -16,9 +16,10 @@ from django.conf import settings
 
 from accounts.services import MANAGER_UNKNOWN, MEMBER_UNKNOWN
 from config.proxies import client_address
+from provisioning_logs.batching import event_submit
 from provisioning_logs.models import Action
 from provisioning_logs.redaction import REDACTED, is_secret_name, redacted_body
-from provisioning_logs.services import EventRecord, event_record, recording_failed
+from provisioning_logs.services import EventRecord, recording_failed
 from scim.filters import BARE_WORD
 from scim.users.mapping import LOGGED_NAMES
 
@@ -195,7 +196,7 @@ def _record(request, response, stream_failure: str | None = None) -> None:
         logger.exception("Could not build the provisioning event of %s %s", request.method, request.path)
         recording_failed(connection=connection)
         return
-    event_record(record)
+    event_submit(record)
 
 
 def _logged_path(request) -> str:

@@ -411,6 +411,18 @@ QUARANTINE_COMPLIANCE_FAILURES = env_int("QUARANTINE_COMPLIANCE_FAILURES", 3)
 QUARANTINE_WINDOW_HOURS = env_int("QUARANTINE_WINDOW_HOURS", 24)
 # Logging every SCIM request can be switched off (benchmarks compare the two).
 PROVISIONING_LOG_ENABLED = env_bool("PROVISIONING_LOG_ENABLED", True)
+# Events are written off the request path by one flusher thread per process, in batches
+# (provisioning_logs.batching); false writes each in its request, as the test suite does.
+PROVISIONING_LOG_BATCHED = env_bool("PROVISIONING_LOG_BATCHED", True)
+# Events a process holds while the database is behind; beyond it a request writes its own.
+PROVISIONING_LOG_MAX_QUEUED = env_int("PROVISIONING_LOG_MAX_QUEUED", 10000)
+# Events per multi-row INSERT.
+PROVISIONING_LOG_MAX_BATCH = env_int("PROVISIONING_LOG_MAX_BATCH", 500)
+# How long the flusher waits after the first queued event to gather more (0: write at once, and
+# under load a batch is what queued during the previous write). Events become visible this late.
+PROVISIONING_LOG_LINGER_MS = env_int("PROVISIONING_LOG_LINGER_MS", 0)
+# At shutdown, how long the flusher's batch in progress may take before the rest is written anyway.
+PROVISIONING_LOG_CLOSE_TIMEOUT_SECONDS = env_int("PROVISIONING_LOG_CLOSE_TIMEOUT_SECONDS", 10)
 
 # EMAIL
 # ------------------------------------------------------------------------------

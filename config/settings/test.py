@@ -12,3 +12,7 @@ SCIM_RATE_LIMIT = 0
 # Tests run without collectstatic: WhiteNoise looks files up per request instead of listing a
 # STATIC_ROOT that does not exist (which warns once per test client).
 WHITENOISE_AUTOREFRESH = True
+# Each request writes its event before the test reads it: a flusher thread would use its own
+# database connection, outside the test's transaction. The batched path has its own tests
+# (tests/provisioning_logs/test_batching.py, and through gunicorn test_batching_server.py).
+PROVISIONING_LOG_BATCHED = False
