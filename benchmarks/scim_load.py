@@ -104,6 +104,8 @@ def production_env(db_name: str, port: int, static_root: Path, args) -> dict:
         env["WEB_CONCURRENCY"] = str(args.workers)
     if args.threads:
         env["GUNICORN_THREADS"] = str(args.threads)
+    if args.memory_requests:
+        env["GUNICORN_MAX_REQUESTS"] = "0"  # no recycling: growth would show
     for assignment in args.env:
         name, _, value = assignment.partition("=")
         env[name] = value
@@ -680,6 +682,8 @@ def run(args) -> int:
             sh(procfile()["release"], env)  # this branch's migrations, static files for the run
             with pg(db_name) as conn:
                 conn.execute("ANALYZE")
+                # A connection holds at most two live tokens: a reused seed drops the last run's.
+                conn.execute("DELETE FROM accounts_scimsecrettoken")
         token = sh("python manage.py create_scim_token bench", env).strip().splitlines()[-1]
         accounts = sample_accounts(db_name, POOL)
 
@@ -712,6 +716,8 @@ def run(args) -> int:
         report["workers"] = len(worker_pids(portal_process.popen.pid))
         if args.profile:
             return profile(portal, accounts, args, run_dir)
+        if args.memory_requests:
+            return memory_run(portal, accounts, args, run_dir, report)
         peer_accounts = None
         if args.peer:
             peer_port = free_port_in_range({port})
@@ -740,6 +746,57 @@ def run(args) -> int:
         shutil.rmtree(run_dir, ignore_errors=True)
         if not args.keep_database:
             drop_database(db_name)
+
+
+MEMORY_MIX = ("test_connection", "match", "external_id", "email", "get", "patch")
+MEMORY_LIMIT_MB = 120  # issue 15: per web worker, after 100,000 requests
+
+
+def memory_run(portal: Target, accounts: list, args, run_dir: Path, report: dict) -> int:
+    """
+    --memory-requests N: Entra's reads and PATCHes, interleaved, in wrk rounds of --duration s until
+    N requests were answered; every worker's RSS before, after each round and at the end. Worker
+    recycling is off unless --env GUNICORN_MAX_REQUESTS=... says otherwise: a leak is not hidden
+    by restarts.
+    """
+    rng = random.Random(args.seed)
+    run_tag = uuid.uuid4().hex[:8]
+    mixed = []
+    for name in MEMORY_MIX:
+        mixed.append(scenario_requests(name, accounts, rng, run_tag)[CHECKED:])
+    requests = [spec for group in zip(*mixed, strict=False) for spec in group]
+    script = run_dir / "memory.lua"
+    wrk_script(portal, requests, run_tag, script)
+    pids = worker_pids(portal.process.popen.pid)
+    samples = [(0, portal.rss_mb())]
+    print(f"memory run: {args.memory_requests:,} requests of {', '.join(MEMORY_MIX)}; workers {pids}")
+    print(f"  {0:>8,} requests  RSS MB {samples[0][1]}", flush=True)
+    answered, errors, cpu_ms = 0, 0, []
+    while answered < args.memory_requests:
+        result = run_wrk(portal, script, args.connections, args.duration, portal.cpu_s)
+        answered += result["requests"]
+        errors += result["errors"]
+        cpu_ms.append(result["cpu_ms"])
+        samples.append((answered, portal.rss_mb()))
+        print(
+            f"  {answered:>8,} requests  RSS MB {samples[-1][1]}  {result['rps']} req/s  "
+            f"p99 {result['p99_ms']} ms  cpu {result['cpu_ms']} ms/req",
+            flush=True,
+        )
+    recycled = sorted(set(worker_pids(portal.process.popen.pid)) ^ set(pids))
+    first_full = samples[1][1]
+    last = samples[-1][1]
+    growth = [round(b - a, 1) for a, b in zip(first_full, last, strict=False)] if not recycled else None
+    verdict = "PASS" if max(last) < MEMORY_LIMIT_MB and not errors else "FAIL"
+    print(
+        f"\nafter {answered:,} requests: worker RSS {last} MB (limit {MEMORY_LIMIT_MB}); growth since the "
+        f"first round {growth} MB; workers replaced meanwhile: {len(recycled) // 2}; errors {errors}; "
+        f"load average {load_average()}: {verdict}"
+    )
+    report["memory"] = {"samples": samples, "answered": answered, "errors": errors, "growth_mb": growth}
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0 if verdict == "PASS" else 1
 
 
 def profile(portal: Target, accounts: list, args, run_dir: Path) -> int:
@@ -803,6 +860,11 @@ def main() -> int:
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/8"))
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--json")
+    parser.add_argument(
+        "--memory-requests",
+        type=int,
+        help="instead of the table: this many mixed requests, worker RSS sampled (recycling off)",
+    )
     parser.add_argument("--profile", help="py-spy the workers during this scenario instead of the table")
     parser.add_argument("--profile-output")
     parser.add_argument("--profile-gil", action="store_true", help="py-spy --gil: CPU only")
