@@ -22,7 +22,11 @@ bind = [os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_int('PORT', 8000)}"]
 # deadline) on its event loop before a thread runs it, so idle or trickling connections never hold
 # a thread (config/gunicorn_worker.py; gunicorn's sync and gthread workers starve under them).
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "config.gunicorn_worker.BufferingWorker")
-workers = _int("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 8))
+# One process per core (at least 2, so a recycling or crashed worker never leaves the node without
+# one; at most 8): each runs GUNICORN_THREADS requests and its own provisioning-log flusher, so
+# processes beyond the cores only contend for them. Measured on 2 cores at 16 connections
+# (benchmarks/README.md, scim_load.py): 2 processes used 10-30 % less CPU per request than 5.
+workers = _int("WEB_CONCURRENCY", max(2, min(multiprocessing.cpu_count(), 8)))
 threads = _int("GUNICORN_THREADS", 8)
 # Open connections per worker process (idle and kept-alive ones included) before it stops
 # accepting; further ones wait in the listen backlog.

@@ -1,4 +1,4 @@
-"""config/gunicorn.py: its hooks (prometheus-client multiprocess clean-up, gc.freeze before fork)."""
+"""config/gunicorn.py: its defaults and hooks (metrics clean-up, gc.freeze before fork, the log flush at exit)."""
 
 import gc
 import runpy
@@ -53,3 +53,32 @@ def test_gc_freeze_can_be_turned_off_for_a_comparison(monkeypatch):
     load_config()["pre_fork"](server=None, worker=None)
 
     assert gc.get_freeze_count() == 0
+
+
+def test_there_is_one_web_process_per_core(monkeypatch):
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.setattr("multiprocessing.cpu_count", lambda: 4)
+
+    assert load_config()["workers"] == 4
+
+
+def test_a_single_core_still_gets_two_web_processes(monkeypatch):
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.setattr("multiprocessing.cpu_count", lambda: 1)
+
+    assert load_config()["workers"] == 2
+
+
+def test_web_concurrency_sets_the_process_count(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "6")
+
+    assert load_config()["workers"] == 6
+
+
+def test_an_exiting_worker_writes_its_queued_provisioning_events(monkeypatch):
+    written = []
+    monkeypatch.setattr("provisioning_logs.batching.flush_at_exit", lambda: written.append(True))
+
+    load_config()["worker_exit"](server=None, worker=None)
+
+    assert written == [True]
