@@ -1,4 +1,4 @@
-"""config/gunicorn.py: its defaults and hooks (metrics clean-up, gc.freeze before fork, the log flush at exit)."""
+"""config/gunicorn.py: its defaults and hooks (metrics files, gc.freeze before fork, log flush at exit)."""
 
 import gc
 import runpy
