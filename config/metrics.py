@@ -41,7 +41,7 @@ SCIM_REQUESTS = Counter(
 )
 SCIM_LATENCY = Histogram(
     "scim_request_duration_seconds",
-    "Time to answer a SCIM request (including recording it in the provisioning log).",
+    "Time to answer a SCIM request (its provisioning event is written after, by the log's flusher).",
     ["resource", "action"],
     buckets=LATENCY_BUCKETS,
 )
@@ -54,6 +54,32 @@ SCIM_RATE_LIMIT_ERRORS = Counter(
     "scim_rate_limit_errors",
     "SCIM requests served unthrottled because Redis, which holds the rate limit, was unreachable.",
 )
+
+
+PROVISIONING_LOG_BATCH_EVENTS = Histogram(
+    "provisioning_log_batch_events",
+    "Provisioning events written per batch by a web process's log flusher.",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+)
+PROVISIONING_LOG_BATCH_SECONDS = Histogram(
+    "provisioning_log_batch_duration_seconds",
+    "Time to write one batch of provisioning events (its transaction, to COMMIT).",
+    buckets=LATENCY_BUCKETS,
+)
+PROVISIONING_LOG_UNQUEUED = Counter(
+    "provisioning_log_unqueued",
+    "Provisioning events a request wrote itself: the flusher's queue was full (PROVISIONING_LOG_MAX_QUEUED) "
+    "or the process was stopping.",
+)
+
+
+def log_batch_written(events: int, seconds: float) -> None:
+    PROVISIONING_LOG_BATCH_EVENTS.observe(events)
+    PROVISIONING_LOG_BATCH_SECONDS.observe(seconds)
+
+
+def log_event_unqueued() -> None:
+    PROVISIONING_LOG_UNQUEUED.inc()
 
 
 def rate_limited(connection_id) -> None:

@@ -21,12 +21,14 @@ import atexit
 import logging
 import os
 import threading
+import time
 from datetime import datetime
 
 from django.conf import settings
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from config.metrics import log_batch_written, log_event_unqueued
 from provisioning_logs.services import EventRecord, event_record, events_record
 
 
@@ -52,6 +54,7 @@ class EventBatcher:
                 self._start_flusher()
                 self._queue_changed.notify()
                 return
+        log_event_unqueued()
         event_record(record)  # closed, or the database is behind: this request writes its own
 
     def flush(self) -> int:
@@ -59,7 +62,9 @@ class EventBatcher:
         written = 0
         with self._writing:
             while batch := self._take():
+                started = time.monotonic()
                 written += events_record(batch)
+                log_batch_written(len(batch), time.monotonic() - started)
         return written
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import OperationalError
 
 from accounts.attributes import AccountAttributes
 from accounts.connections.services import connection_get_or_create
@@ -331,6 +332,13 @@ def test_a_batch_with_an_unwritable_event_writes_the_others_and_counts_the_loss(
     assert ConnectionHealth.objects.get(connection=connection).recording_failures == 1
 
 
+def _written(connection) -> int:
+    try:
+        return ProvisioningEvent.objects.filter(connection=connection).count()
+    except OperationalError:  # the test's in-memory SQLite locks a table while the flusher writes it
+        return 0
+
+
 def test_the_flusher_writes_submitted_events_without_being_asked(organizations):
     connection = _connection(organizations[0], "entra")
     batcher = EventBatcher(max_queued=100, max_batch=10)
@@ -338,7 +346,7 @@ def test_the_flusher_writes_submitted_events_without_being_asked(organizations):
         batcher.submit(record)
 
     deadline = time.monotonic() + 10
-    while ProvisioningEvent.objects.filter(connection=connection).count() < len(EVERYDAY):
+    while _written(connection) < len(EVERYDAY):
         assert time.monotonic() < deadline, "the flusher did not write the queued events"
         time.sleep(0.02)
     batcher.close()
@@ -438,3 +446,37 @@ def test_event_submit_queues_when_batched_and_writes_at_once_when_not(organizati
     finally:
         batching._batcher = None
     assert ProvisioningEvent.objects.filter(connection=connection).count() == 2
+
+
+def _metric(sample_name: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(sample_name) or 0.0
+
+
+def test_each_batch_is_measured_by_its_events_and_its_time(organizations):
+    connection = _connection(organizations[0], "entra")
+    batches = _metric("provisioning_log_batch_events_count")
+    events = _metric("provisioning_log_batch_events_sum")
+    timed = _metric("provisioning_log_batch_duration_seconds_count")
+    batcher = EventBatcher(max_queued=100, max_batch=5, linger_seconds=60)
+    for record, _ in _records(connection, EVERYDAY):
+        batcher.submit(record)
+
+    batcher.flush()
+
+    assert _metric("provisioning_log_batch_events_count") - batches == 2  # 5 + 4
+    assert _metric("provisioning_log_batch_events_sum") - events == len(EVERYDAY)
+    assert _metric("provisioning_log_batch_duration_seconds_count") - timed == 2
+    batcher.close()
+
+
+def test_an_event_the_request_writes_itself_is_counted(organizations):
+    connection = _connection(organizations[0], "entra")
+    unqueued = _metric("provisioning_log_unqueued_total")
+    batcher = EventBatcher(max_queued=1, max_batch=5, linger_seconds=60)
+    for record, _ in _records(connection, EVERYDAY[:3]):
+        batcher.submit(record)
+
+    assert _metric("provisioning_log_unqueued_total") - unqueued == 2
+    batcher.close()
