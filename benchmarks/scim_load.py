@@ -82,7 +82,11 @@ def procfile() -> dict[str, str]:
     return commands
 
 
+METRICS_TOKEN = "bench-metrics-" + uuid.uuid4().hex
+
+
 def production_env(db_name: str, port: int, static_root: Path, args) -> dict:
+    (static_root.parent / "metrics").mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GUNICORN_"))}
     env.update(
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
@@ -95,6 +99,9 @@ def production_env(db_name: str, port: int, static_root: Path, args) -> dict:
         TRUSTED_PROXIES="127.0.0.0/8",
         DJANGO_STATIC_ROOT=str(static_root),
         PORT=str(port),
+        # /metrics, summed over the workers: the log flusher's events per batch.
+        METRICS_TOKEN=METRICS_TOKEN,
+        PROMETHEUS_MULTIPROC_DIR=str(static_root.parent / "metrics"),
         # The per-connection limit (100/s by default) would be what is measured; still taken, from Redis.
         SCIM_RATE_LIMIT="1000000",
         SCIM_RATE_BURST="1000000",
@@ -345,6 +352,28 @@ class Target:
         if own:
             conn.close()
         return response.status, dict(response.getheaders()), payload
+
+
+def log_batches(target: Target) -> tuple[float, float] | None:
+    """(batches, events) the portal's log flushers have written so far, from /metrics."""
+    if target.name != "portal":
+        return None
+    conn = http.client.HTTPConnection(HOST, target.port, timeout=30)
+    try:
+        conn.request(
+            "GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}", **target.headers}
+        )
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    values = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("provisioning_log_batch_events_count", "provisioning_log_batch_events_sum"):
+            values[name] = float(value)
+    return values.get("provisioning_log_batch_events_count", 0.0), values.get(
+        "provisioning_log_batch_events_sum", 0.0
+    )
 
 
 def start_portal(env: dict, run_dir: Path) -> Process:
@@ -606,12 +635,19 @@ def measure(target: Target, accounts: list, names: list[str], args, run_dir: Pat
         checked = checked_pass(target, requests, run_tag)
         script = run_dir / f"{target.name}-{name}.lua"
         wrk_script(target, requests[CHECKED:], run_tag, script)
+        batches_before = log_batches(target)
         load = run_wrk(target, script, args.connections, args.duration, cpu)
+        batches_after = log_batches(target)
+        if batches_before is not None and batches_after[0] > batches_before[0]:
+            load["log_events_per_batch"] = round(
+                (batches_after[1] - batches_before[1]) / (batches_after[0] - batches_before[0]), 1
+            )
         results[name] = {**checked, **load}
         print(
             f"  {target.name:<12} {name:<16} {load['rps']:>7} req/s  p50 {load['p50_ms']:>6} ms  "
             f"p99 {load['p99_ms']:>7} ms  cpu {fmt(load['cpu_ms']):>5} ms/req  "
-            f"sql {fmt(checked['statements_mean'])}  errors {load['errors']} "
+            f"sql {fmt(checked['statements_mean'])}  events/batch {fmt(load.get('log_events_per_batch'))}  "
+            f"errors {load['errors']} "
             f"{'FAILED: ' + checked['failures'][0] if checked['failures'] else ''}",
             flush=True,
         )
@@ -648,6 +684,10 @@ def print_table(report: dict) -> None:
             cpu_ratio = round(s["cpu_ms"] / p["cpu_ms"], 2) if p.get("cpu_ms") else None
             line += f" {p['rps']:>8} {fmt(p['cpu_ms']):>8} {fmt(ratio):>6} {fmt(cpu_ratio):>6}"
         print(line)
+    events_per_batch = {
+        name: s.get("log_events_per_batch") for name, s in portal.items() if s.get("log_events_per_batch")
+    }
+    print(f"provisioning log events per batch written by the flushers: {events_per_batch}")
     print(f"worker RSS after the run (MB): {report['worker_rss_mb']}")
     print("(cpu ms: server CPU per request, the web workers' utime+stime, PostgreSQL's not included)")
 
