@@ -41,6 +41,7 @@ from accounts.models import (
 from accounts.selectors import account_attributes, live_accounts
 from accounts.services.common import IntegrityErrorTranslator, PropertyChange, check_length
 from accounts.services.deprovisioning import DELETE, DISABLE, DeprovisioningPolicy
+from accounts.statements import Statement
 
 
 USERNAME_TAKEN = "userName '{user_name}' is already taken in this organization."
@@ -277,13 +278,21 @@ def admin_create(*, organization: Organization, email: str, password: str) -> Wo
 
 
 def _locked_account(organization: Organization, account_id: uuid.UUID, *, with_values: bool) -> WorkAccount:
-    queryset = live_accounts(organization=organization).select_for_update(of=("self",))
-    if with_values:
-        queryset = queryset.prefetch_related("multi_values")
     try:
-        return queryset.get(pk=account_id)
-    except (WorkAccount.DoesNotExist, ValidationError, ValueError):
+        found = _LOCKED_ACCOUNT.instances(organization_id=organization.pk, account_id=account_id)
+    except (ValidationError, ValueError):
+        found = None
+    if not found:
         raise AccountNotFound(f"Resource {account_id} not found") from None
+    account = found[0]
+    account.organization = organization
+    if with_values:
+        # As prefetch_related("multi_values") leaves them, for account_attributes and _write_values.
+        values = account.multi_values.get_queryset()
+        values._result_cache = _ACCOUNT_VALUES.instances(account_id=account.pk)
+        values._prefetch_done = True
+        account._prefetched_objects_cache = {"multi_values": values}
+    return account
 
 
 def _check_version(account: WorkAccount, expected_version: int | None) -> None:
@@ -372,16 +381,58 @@ def _link_reports(account: WorkAccount) -> int:
     when no other live account shares it, its externalId), in one UPDATE of the transaction that
     created or renamed it. Another organization's references never match.
     """
-    names = Q(manager_reference=str(account.pk))
-    if account.external_id:
-        shared = live_accounts(organization=account.organization).filter(external_id=account.external_id)
-        names |= Q(manager_reference=account.external_id) & ~Exists(shared.exclude(pk=account.pk))
-    return (
-        live_accounts(organization=account.organization)
-        .filter(names)
-        .exclude(pk=account.pk)
-        .update(manager=account, manager_reference=None, updated_at=timezone.now(), version=F("version") + 1)
+    arguments = dict(
+        organization_id=account.organization_id,
+        account_id=account.pk,
+        reference=str(account.pk),
+        now=timezone.now(),
     )
+    if not account.external_id:
+        return _LINK_REPORTS_BY_ID.execute(**arguments)
+    return _LINK_REPORTS.execute(**arguments, external_id=account.external_id)
+
+
+def _reports_waiting(organization_id, account_id, reference, external_id=None):
+    names = Q(manager_reference=reference)
+    if external_id is not None:
+        shared = live_accounts(organization=organization_id).filter(external_id=external_id)
+        names |= Q(manager_reference=external_id) & ~Exists(shared.exclude(pk=account_id))
+    return live_accounts(organization=organization_id).filter(names).exclude(pk=account_id)
+
+
+def _reports_linked(organization_id, account_id, reference, now, external_id=None):
+    return dict(manager=account_id, manager_reference=None, updated_at=now, version=F("version") + 1)
+
+
+# The statements of every SCIM write, compiled once (accounts.statements).
+_ACCOUNT = WorkAccount._meta
+_LOCKED_ACCOUNT = Statement(
+    lambda organization_id, account_id: (
+        live_accounts(organization=organization_id).filter(pk=account_id).select_for_update(of=("self",))
+    ),
+    organization_id=_ACCOUNT.get_field("organization"),
+    account_id=_ACCOUNT.pk,
+)
+_ACCOUNT_VALUES = Statement(
+    # The order of the multi_values prefetch (WorkAccountValue.Meta.ordering).
+    lambda account_id: WorkAccountValue.objects.filter(account=account_id),
+    account_id=WorkAccountValue._meta.get_field("account"),
+)
+_LINK_ARGUMENTS = dict(
+    organization_id=_ACCOUNT.get_field("organization"),
+    account_id=_ACCOUNT.pk,
+    reference=_ACCOUNT.get_field("manager_reference"),
+    now=_ACCOUNT.get_field("updated_at"),
+)
+_LINK_REPORTS_BY_ID = Statement(
+    lambda now, **names: _reports_waiting(**names), update=_reports_linked, **_LINK_ARGUMENTS
+)
+_LINK_REPORTS = Statement(
+    lambda now, **names: _reports_waiting(**names),
+    update=_reports_linked,
+    **_LINK_ARGUMENTS,
+    external_id=_ACCOUNT.get_field("external_id"),
+)
 
 
 def _logged_fields(names) -> list[str]:
