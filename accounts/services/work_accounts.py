@@ -278,18 +278,26 @@ def admin_create(*, organization: Organization, email: str, password: str) -> Wo
 
 
 def _locked_account(organization: Organization, account_id: uuid.UUID, *, with_values: bool) -> WorkAccount:
+    """The live account under a row lock; `with_values`: its e-mails, phones and addresses too,
+    in the same statement (one row per value, the account's columns on each)."""
+    statement = _LOCKED_ACCOUNT_WITH_VALUES if with_values else _LOCKED_ACCOUNT
     try:
-        found = _LOCKED_ACCOUNT.instances(organization_id=organization.pk, account_id=account_id)
+        rows = statement.rows(organization_id=organization.pk, account_id=account_id)
     except (ValidationError, ValueError):
-        found = None
-    if not found:
+        rows = None
+    if not rows:
         raise AccountNotFound(f"Resource {account_id} not found") from None
-    account = found[0]
+    width = len(_ACCOUNT_COLUMNS)
+    account = WorkAccount.from_db("default", _ACCOUNT_COLUMNS, rows[0][:width])
     account.organization = organization
     if with_values:
         # As prefetch_related("multi_values") leaves them, for account_attributes and _write_values.
         values = account.multi_values.get_queryset()
-        values._result_cache = _ACCOUNT_VALUES.instances(account_id=account.pk)
+        values._result_cache = [
+            WorkAccountValue.from_db("default", _VALUE_COLUMNS_ALL, row[width:])
+            for row in rows
+            if row[width] is not None  # the outer join's row of an account without values
+        ]
         values._prefetch_done = True
         account._prefetched_objects_cache = {"multi_values": values}
     return account
@@ -406,17 +414,31 @@ def _reports_linked(organization_id, account_id, reference, now, external_id=Non
 
 # The statements of every SCIM write, compiled once (accounts.statements).
 _ACCOUNT = WorkAccount._meta
+_ACCOUNT_COLUMNS = tuple(f.attname for f in _ACCOUNT.concrete_fields)
+_VALUE_COLUMNS_ALL = tuple(f.attname for f in WorkAccountValue._meta.concrete_fields)
+
+
+def _locked(organization_id, account_id):
+    return live_accounts(organization=organization_id).filter(pk=account_id).select_for_update(of=("self",))
+
+
 _LOCKED_ACCOUNT = Statement(
-    lambda organization_id, account_id: (
-        live_accounts(organization=organization_id).filter(pk=account_id).select_for_update(of=("self",))
-    ),
+    lambda **names: _locked(**names).values_list(*(f.name for f in _ACCOUNT.concrete_fields)),
     organization_id=_ACCOUNT.get_field("organization"),
     account_id=_ACCOUNT.pk,
 )
-_ACCOUNT_VALUES = Statement(
-    # The order of the multi_values prefetch (WorkAccountValue.Meta.ordering).
-    lambda account_id: WorkAccountValue.objects.filter(account=account_id),
-    account_id=WorkAccountValue._meta.get_field("account"),
+_LOCKED_ACCOUNT_WITH_VALUES = Statement(
+    lambda **names: (
+        _locked(**names)
+        .values_list(
+            *(f.name for f in _ACCOUNT.concrete_fields),
+            *(f"multi_values__{f.name}" for f in WorkAccountValue._meta.concrete_fields),
+        )
+        # The order of the multi_values prefetch (WorkAccountValue.Meta.ordering).
+        .order_by("multi_values__attribute", "multi_values__position")
+    ),
+    organization_id=_ACCOUNT.get_field("organization"),
+    account_id=_ACCOUNT.pk,
 )
 _LINK_ARGUMENTS = dict(
     organization_id=_ACCOUNT.get_field("organization"),
