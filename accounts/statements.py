@@ -5,21 +5,23 @@ Django compiles a queryset's SQL anew on each evaluation; for a PATCH or a POST 
 (and the queryset building before it) was the largest share of the request's CPU, larger than
 the work itself. A Statement is written as an ordinary queryset; the first call compiles it with
 marker arguments and remembers where each marker landed among the SQL parameters, later calls put
-their own arguments there and run the same SQL. The SQL, the converters of the selected columns
-and the instances are exactly the ORM's own.
+their own arguments there and run the same SQL. The SQL and the converters of the selected
+columns are exactly the ORM's own; rows come back as values_list() gives them.
 
 Arguments are declared with the model field that prepares them, and must reach the SQL as
 parameters of their own (equality lookups and .update() assignments, not `in` lists or lookups
 that transform the value): a marker that does not appear among the parameters is refused at the
-first call.
+first call. None binds as SQL NULL, which in a comparison matches nothing (the ORM would write IS
+NULL). A compiled statement is immutable, so the threads of a worker share it.
 """
 
 import datetime
 import uuid
 from collections.abc import Callable
 
-from django.db import connections
-from django.db.models import Field, Model, QuerySet
+from django.db import connections, transaction
+from django.db.models import Field, QuerySet
+from django.db.models.sql import UpdateQuery
 
 
 class Statement:
@@ -47,17 +49,13 @@ class Statement:
             rows = [compiled.convert(row, connection) for row in rows]
         return rows
 
-    def instances(self, using: str = "default", **arguments) -> list[Model]:
-        """The selected rows as model instances (the statement selects a model's own columns)."""
-        compiled, _ = self._compile(using, arguments)
-        model = compiled.model
-        return [model.from_db(using, compiled.attnames, row) for row in self.rows(using, **arguments)]
-
     def execute(self, using: str = "default", **arguments) -> int:
         """Run an UPDATE; the number of rows it changed."""
         compiled, connection = self._compile(using, arguments)
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, compiled.bind(arguments, connection))
+            # As QuerySet.update: a failed UPDATE inside an atomic block dooms the block.
+            with transaction.mark_for_rollback_on_error(using=using):
+                cursor.execute(compiled.sql, compiled.bind(arguments, connection))
             return cursor.rowcount
 
     # Compiling -----------------------------------------------------------------------------------
@@ -77,18 +75,18 @@ class _Compiled:
         markers = {name: _marker(field, i) for i, (name, field) in enumerate(statement.fields.items())}
         queryset = statement.build(**markers).using(using)
         if statement.update is not None:
-            query = queryset.query.chain(klass=_update_query_class())
+            query = queryset.query.chain(klass=UpdateQuery)
             query.add_update_values(statement.update(**markers))
             compiler = query.get_compiler(using)
             sql, params = compiler.as_sql()
-            self.converters, self.model, self.attnames = {}, None, ()
+            if query.related_updates:
+                raise ValueError("an UPDATE of one table only")
+            self.converters = {}
         else:
             compiler = queryset.query.get_compiler(using)
             sql, params = compiler.as_sql()
             columns = [expression for expression, _, _ in compiler.select[: compiler.col_count]]
             self.converters = compiler.get_converters(columns)
-            self.model = queryset.model
-            self.attnames = tuple(getattr(getattr(c, "target", None), "attname", None) for c in columns)
         self.sql = sql
         self.template = list(params)
         self.positions = {}
@@ -116,12 +114,6 @@ class _Compiled:
                 value = converter(value, expression, connection)
             row[position] = value
         return tuple(row)
-
-
-def _update_query_class():
-    from django.db.models.sql import UpdateQuery
-
-    return UpdateQuery
 
 
 def _prepared(field: Field, value, connection):

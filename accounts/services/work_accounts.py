@@ -294,7 +294,7 @@ def _locked_account(organization: Organization, account_id: uuid.UUID, *, with_v
         # As prefetch_related("multi_values") leaves them, for account_attributes and _write_values.
         values = account.multi_values.get_queryset()
         values._result_cache = [
-            WorkAccountValue.from_db("default", _VALUE_COLUMNS_ALL, row[width:])
+            WorkAccountValue.from_db("default", _VALUE_ROW_COLUMNS, row[width:])
             for row in rows
             if row[width] is not None  # the outer join's row of an account without values
         ]
@@ -415,7 +415,7 @@ def _reports_linked(organization_id, account_id, reference, now, external_id=Non
 # The statements of every SCIM write, compiled once (accounts.statements).
 _ACCOUNT = WorkAccount._meta
 _ACCOUNT_COLUMNS = tuple(f.attname for f in _ACCOUNT.concrete_fields)
-_VALUE_COLUMNS_ALL = tuple(f.attname for f in WorkAccountValue._meta.concrete_fields)
+_VALUE_ROW_COLUMNS = tuple(f.attname for f in WorkAccountValue._meta.concrete_fields)
 
 
 def _locked(organization_id, account_id):
