@@ -19,8 +19,8 @@ import datetime
 import uuid
 from collections.abc import Callable
 
-from django.db import connections, transaction
-from django.db.models import Field, QuerySet
+from django.db import DatabaseError, connections, transaction
+from django.db.models import Field, Model, QuerySet, Value
 from django.db.models.sql import UpdateQuery
 
 
@@ -134,3 +134,68 @@ def _marker(field: Field, index: int):
     if kind in ("AutoField", "BigAutoField", "IntegerField", "BigIntegerField", "PositiveIntegerField"):
         return -987_654_321 - index
     return f"\x1fmarker-{index}"
+
+
+def save_columns(instance: Model, names: list[str], using: str = "default") -> None:
+    """
+    instance.save(update_fields=names), its UPDATE compiled once per model and set of columns.
+    For models without save() overrides, pre_save work or signal receivers that these columns
+    need: the values are written as they are on the instance.
+    """
+    model = type(instance)
+    key = (model, tuple(names))
+    statement = _SAVES.get(key)
+    if statement is None:
+        statement = _SAVES[key] = _ColumnsUpdate(model, tuple(names))
+    if not statement.run(instance, using):
+        raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
+_SAVES: dict = {}
+
+
+class _ColumnsUpdate:
+    """UPDATE <table> SET <columns> WHERE pk = …: the ORM's SQL, whose parameters are the column
+    values in order (each a Value, never NULL while compiling) and then the key."""
+
+    def __init__(self, model, names: tuple[str, ...]):
+        self.model = model
+        self.fields = [model._meta.get_field(name) for name in names]
+        self._compiled = {}
+
+    def run(self, instance, using: str) -> int:
+        connection = connections[using]
+        sql = self._compiled.get((using, connection.vendor))
+        if sql is None:
+            sql = self._compiled[(using, connection.vendor)] = self._compile(using, connection)
+        params = [
+            field.get_db_prep_save(getattr(instance, field.attname), connection) for field in self.fields
+        ]
+        params.append(_prepared(self.model._meta.pk, instance.pk, connection))
+        with connection.cursor() as cursor:
+            with transaction.mark_for_rollback_on_error(using=using):
+                cursor.execute(sql, params)
+            return cursor.rowcount
+
+    def _compile(self, using: str, connection) -> str:
+        pk = self.model._meta.pk
+        key_marker = _marker(pk, 0)
+        query = UpdateQuery(self.model)
+        query.add_update_values(
+            {field.name: Value(_value_marker(field), output_field=field) for field in self.fields}
+        )
+        query.add_filter("pk", key_marker)
+        sql, params = query.get_compiler(using).as_sql()
+        if len(params) != len(self.fields) + 1 or params[-1] != _prepared(pk, key_marker, connection):
+            raise ValueError(f"not one parameter per column and the key: {sql}")
+        return sql
+
+
+def _value_marker(field: Field):
+    """A non-NULL value of the field's type (only its place in the SQL matters)."""
+    kind = getattr(field, "target_field", field).get_internal_type()
+    if kind == "BooleanField":
+        return True
+    if kind == "JSONField":
+        return []
+    return _marker(field, 1)

@@ -94,12 +94,14 @@ def main() -> int:
         REMOTE_ADDR="127.0.0.1",
     )
     tag = uuid.uuid4().hex[:8]
+    # New values in every run: a PATCH that changes nothing writes nothing.
+    run = uuid.uuid4().int % 10**9 * 10**6
 
     def request(name: str, i: int):
         if name == "create":
             body, path, method = entra_create_body(f"{tag}-{i}"), "/scim/v2/Users", client.post
         else:
-            body, path, method = entra_patch_body(i), f"/scim/v2/Users/{ids[i % len(ids)]}", client.patch
+            body, path, method = entra_patch_body(run + i), f"/scim/v2/Users/{ids[i % len(ids)]}", client.patch
         response = method(path, data=json.dumps(body), content_type="application/scim+json")
         expected = 201 if name == "create" else 200
         if response.status_code != expected:

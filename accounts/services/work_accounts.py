@@ -41,7 +41,7 @@ from accounts.models import (
 from accounts.selectors import account_attributes, live_accounts
 from accounts.services.common import IntegrityErrorTranslator, PropertyChange, check_length
 from accounts.services.deprovisioning import DELETE, DISABLE, DeprovisioningPolicy
-from accounts.statements import Statement
+from accounts.statements import Statement, save_columns
 
 
 USERNAME_TAKEN = "userName '{user_name}' is already taken in this organization."
@@ -172,7 +172,11 @@ def _write_update(account: WorkAccount, desired: AccountAttributes, changed: lis
     account.updated_at = timezone.now()
     account.version += 1
     # Only what changed is written: one narrow UPDATE, no rewrite of the password hash.
-    account.save(update_fields=sorted(columns | {"updated_at", "version"}))
+    columns = sorted(columns | {"updated_at", "version"})
+    if "password" in columns:
+        account.save(update_fields=columns)  # AbstractBaseUser.save tells the password validators
+    else:
+        save_columns(account, columns)
     _write_values(account, desired, fields=[f for f in changed if f in _MULTI_VALUED])
 
 
@@ -525,7 +529,7 @@ def _write_values(account: WorkAccount, attributes: AccountAttributes, *, fields
         if changed:
             for column in changed:
                 setattr(existing, column, getattr(row, column))
-            existing.save(update_fields=changed)
+            save_columns(existing, changed)
     if current:
         WorkAccountValue.objects.filter(pk__in=[row.pk for row in current.values()]).delete()
     if to_create:

@@ -1,12 +1,13 @@
 """accounts.statements: a queryset compiled once, run again with each call's own arguments."""
 
 import pytest
+from django.db import DatabaseError
 from django.db.models import F
 
 from accounts.attributes import AccountAttributes, ContactValue
 from accounts.models import WorkAccount, WorkAccountValue
 from accounts.services import account_create
-from accounts.statements import Statement
+from accounts.statements import Statement, save_columns
 
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +99,32 @@ def test_an_argument_the_sql_transforms_is_refused(organization):
 
     with pytest.raises(ValueError, match="does not reach the SQL as a parameter of its own"):
         statement.rows(user_name="alice")
+
+
+def test_save_columns_writes_the_named_columns_only(organization):
+    alice = create(organization, "alice@contoso.com")
+    alice.title, alice.department, alice.roles = "Engineer", "Research", [{"value": "admin"}]
+
+    save_columns(alice, ["roles", "title"])
+
+    stored = WorkAccount.objects.get(pk=alice.pk)
+    assert (stored.title, stored.roles, stored.department) == ("Engineer", [{"value": "admin"}], None)
+
+
+def test_save_columns_writes_null(organization):
+    alice = create(organization, "alice@contoso.com")
+    WorkAccount.objects.filter(pk=alice.pk).update(title="Engineer")
+    alice.title = None
+
+    save_columns(alice, ["title"])
+
+    assert WorkAccount.objects.get(pk=alice.pk).title is None
+
+
+def test_save_columns_of_a_row_that_is_gone_fails(organization):
+    alice = create(organization, "alice@contoso.com")
+    WorkAccountValue.objects.filter(account=alice).delete()
+    WorkAccount.objects.filter(pk=alice.pk).delete()
+
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        save_columns(alice, ["title"])
