@@ -80,7 +80,7 @@ class _Compiled:
             compiler = query.get_compiler(using)
             sql, params = compiler.as_sql()
             if query.related_updates:
-                raise ValueError("an UPDATE of one table only")
+                raise TypeError("an UPDATE of one table only")
             self.converters = {}
         else:
             compiler = queryset.query.get_compiler(using)
@@ -95,7 +95,7 @@ class _Compiled:
             prepared = _prepared(field, marker, connection)
             found = [i for i, p in enumerate(params) if type(p) is type(prepared) and p == prepared]
             if not found:
-                raise ValueError(f"argument {name!r} does not reach the SQL as a parameter of its own: {sql}")
+                raise TypeError(f"argument {name!r} does not reach the SQL as a parameter of its own: {sql}")
             self.positions[name] = (field, found)
 
     def bind(self, arguments: dict, connection) -> list:
@@ -187,7 +187,7 @@ class _ColumnsUpdate:
         query.add_filter("pk", key_marker)
         sql, params = query.get_compiler(using).as_sql()
         if len(params) != len(self.fields) + 1 or params[-1] != _prepared(pk, key_marker, connection):
-            raise ValueError(f"not one parameter per column and the key: {sql}")
+            raise TypeError(f"not one parameter per column and the key: {sql}")
         return sql
 
 

@@ -286,7 +286,13 @@ def _locked_account(organization: Organization, account_id: uuid.UUID, *, with_v
     in the same statement (one row per value, the account's columns on each)."""
     statement = _LOCKED_ACCOUNT_WITH_VALUES if with_values else _LOCKED_ACCOUNT
     try:
-        rows = statement.rows(organization_id=organization.pk, account_id=account_id)
+        # A platform superuser's account has no organization (admin role changes): NULL never
+        # equals NULL in the compiled statement, so that one is read through the ORM.
+        rows = (
+            statement.rows(organization_id=organization.pk, account_id=account_id)
+            if organization is not None
+            else list(_locked(organization_id=None, account_id=account_id).values_list(*_ACCOUNT_FIELDS))
+        )
     except (ValidationError, ValueError):
         rows = None
     if not rows:
@@ -426,8 +432,9 @@ def _locked(organization_id, account_id):
     return live_accounts(organization=organization_id).filter(pk=account_id).select_for_update(of=("self",))
 
 
+_ACCOUNT_FIELDS = tuple(f.name for f in _ACCOUNT.concrete_fields)
 _LOCKED_ACCOUNT = Statement(
-    lambda **names: _locked(**names).values_list(*(f.name for f in _ACCOUNT.concrete_fields)),
+    lambda **names: _locked(**names).values_list(*_ACCOUNT_FIELDS),
     organization_id=_ACCOUNT.get_field("organization"),
     account_id=_ACCOUNT.pk,
 )
@@ -435,7 +442,7 @@ _LOCKED_ACCOUNT_WITH_VALUES = Statement(
     lambda **names: (
         _locked(**names)
         .values_list(
-            *(f.name for f in _ACCOUNT.concrete_fields),
+            *_ACCOUNT_FIELDS,
             *(f"multi_values__{f.name}" for f in WorkAccountValue._meta.concrete_fields),
         )
         # The order of the multi_values prefetch (WorkAccountValue.Meta.ordering).

@@ -97,7 +97,7 @@ def test_an_argument_the_sql_transforms_is_refused(organization):
         user_name=ACCOUNT.get_field("user_name"),
     )
 
-    with pytest.raises(ValueError, match="does not reach the SQL as a parameter of its own"):
+    with pytest.raises(TypeError, match="does not reach the SQL as a parameter of its own"):
         statement.rows(user_name="alice")
 
 
