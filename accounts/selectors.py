@@ -15,6 +15,7 @@ from accounts.models import (
     WorkAccountValue,
     WorkGroup,
 )
+from accounts.statements import Statement
 
 
 def live_accounts(*, organization: Organization) -> QuerySet[WorkAccount]:
@@ -87,11 +88,18 @@ def account_groups(account: WorkAccount) -> list[tuple]:
     """(group id, displayName) of the account's groups: from the prefetch cache, or one query."""
     if "memberships" in getattr(account, "_prefetched_objects_cache", {}):
         return [(m.group_id, m.group.display_name) for m in account.memberships.all()]
-    return list(
-        GroupMembership.objects.filter(account=account)
+    return _ACCOUNT_GROUPS.rows(account_id=account.pk)
+
+
+# Compiled once (accounts.statements): every SCIM write answers with the account's groups.
+_ACCOUNT_GROUPS = Statement(
+    lambda account_id: (
+        GroupMembership.objects.filter(account=account_id)
         .order_by("group__display_name")
         .values_list("group_id", "group__display_name")
-    )
+    ),
+    account_id=GroupMembership._meta.get_field("account"),
+)
 
 
 def group_member_pages(*, group_id, page_size: int = 5000) -> Iterator[list[tuple]]:

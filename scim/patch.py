@@ -94,7 +94,26 @@ def apply_operation(
     if operation.path is None:
         _apply_pathless(doc, operation.op, operation.value, resource_type, resource_id, operation.index)
     else:
-        _apply(doc, operation.op, parse_path(operation.path, resource_type), operation.value, resource_type)
+        _apply(doc, operation.op, _parsed_path(operation.path, resource_type), operation.value, resource_type)
+
+
+_PATHS: dict = {}
+_PATHS_KEPT, _PATH_KEPT_LENGTH = 1000, 200
+
+
+def _parsed_path(text, resource_type: ResourceType) -> AttributePath:
+    """
+    parse_path, remembered (issue 15: parsing the path and its value filter was most of the CPU
+    of applying Entra's PATCH): clients send the same few paths. Only short valid ones are kept,
+    and a bounded number, so hostile bodies cannot grow the cache; an AttributePath is immutable.
+    """
+    key = (text, resource_type.id) if isinstance(text, str) else None
+    found = _PATHS.get(key) if key is not None else None
+    if found is None:
+        found = parse_path(text, resource_type)
+        if key is not None and len(text) <= _PATH_KEPT_LENGTH and len(_PATHS) < _PATHS_KEPT:
+            _PATHS[key] = found
+    return found
 
 
 def _apply_pathless(doc, op, value, resource_type, resource_id, index):
@@ -108,7 +127,7 @@ def _apply_pathless(doc, op, value, resource_type, resource_id, index):
         # an attempt to change it.
         if lowered == "id" and resource_id is not None and str(sub_value) == resource_id:
             continue
-        _apply(doc, op, parse_path(str(key), resource_type), sub_value, resource_type)
+        _apply(doc, op, _parsed_path(str(key), resource_type), sub_value, resource_type)
 
 
 def _apply(doc: dict, op: str, target: AttributePath, value, resource_type: ResourceType) -> None:
@@ -122,7 +141,8 @@ def _apply(doc: dict, op: str, target: AttributePath, value, resource_type: Reso
         for key, sub_value in to_object(value, target.text).items():
             if str(key).lower() == "schemas":
                 continue
-            _apply(doc, op, parse_path(f"{target.extension}:{key}", resource_type), sub_value, resource_type)
+            path = _parsed_path(f"{target.extension}:{key}", resource_type)
+            _apply(doc, op, path, sub_value, resource_type)
         return
 
     attribute, sub = target.attribute, target.sub_attribute

@@ -41,6 +41,7 @@ from accounts.models import (
 from accounts.selectors import account_attributes, live_accounts
 from accounts.services.common import IntegrityErrorTranslator, PropertyChange, check_length
 from accounts.services.deprovisioning import DELETE, DISABLE, DeprovisioningPolicy
+from accounts.statements import Statement, save_columns
 
 
 USERNAME_TAKEN = "userName '{user_name}' is already taken in this organization."
@@ -171,7 +172,11 @@ def _write_update(account: WorkAccount, desired: AccountAttributes, changed: lis
     account.updated_at = timezone.now()
     account.version += 1
     # Only what changed is written: one narrow UPDATE, no rewrite of the password hash.
-    account.save(update_fields=sorted(columns | {"updated_at", "version"}))
+    columns = sorted(columns | {"updated_at", "version"})
+    if "password" in columns:
+        account.save(update_fields=columns)  # AbstractBaseUser.save tells the password validators
+    else:
+        save_columns(account, columns)
     _write_values(account, desired, fields=[f for f in changed if f in _MULTI_VALUED])
 
 
@@ -277,13 +282,35 @@ def admin_create(*, organization: Organization, email: str, password: str) -> Wo
 
 
 def _locked_account(organization: Organization, account_id: uuid.UUID, *, with_values: bool) -> WorkAccount:
-    queryset = live_accounts(organization=organization).select_for_update(of=("self",))
-    if with_values:
-        queryset = queryset.prefetch_related("multi_values")
+    """The live account under a row lock; `with_values`: its e-mails, phones and addresses too,
+    in the same statement (one row per value, the account's columns on each)."""
+    statement = _LOCKED_ACCOUNT_WITH_VALUES if with_values else _LOCKED_ACCOUNT
     try:
-        return queryset.get(pk=account_id)
-    except (WorkAccount.DoesNotExist, ValidationError, ValueError):
+        # A platform superuser's account has no organization (admin role changes): NULL never
+        # equals NULL in the compiled statement, so that one is read through the ORM.
+        rows = (
+            statement.rows(organization_id=organization.pk, account_id=account_id)
+            if organization is not None
+            else list(_locked(organization_id=None, account_id=account_id).values_list(*_ACCOUNT_FIELDS))
+        )
+    except (ValidationError, ValueError):
+        rows = None
+    if not rows:
         raise AccountNotFound(f"Resource {account_id} not found") from None
+    width = len(_ACCOUNT_COLUMNS)
+    account = WorkAccount.from_db("default", _ACCOUNT_COLUMNS, rows[0][:width])
+    account.organization = organization
+    if with_values:
+        # As prefetch_related("multi_values") leaves them, for account_attributes and _write_values.
+        values = account.multi_values.get_queryset()
+        values._result_cache = [
+            WorkAccountValue.from_db("default", _VALUE_ROW_COLUMNS, row[width:])
+            for row in rows
+            if row[width] is not None  # the outer join's row of an account without values
+        ]
+        values._prefetch_done = True
+        account._prefetched_objects_cache = {"multi_values": values}
+    return account
 
 
 def _check_version(account: WorkAccount, expected_version: int | None) -> None:
@@ -372,16 +399,73 @@ def _link_reports(account: WorkAccount) -> int:
     when no other live account shares it, its externalId), in one UPDATE of the transaction that
     created or renamed it. Another organization's references never match.
     """
-    names = Q(manager_reference=str(account.pk))
-    if account.external_id:
-        shared = live_accounts(organization=account.organization).filter(external_id=account.external_id)
-        names |= Q(manager_reference=account.external_id) & ~Exists(shared.exclude(pk=account.pk))
-    return (
-        live_accounts(organization=account.organization)
-        .filter(names)
-        .exclude(pk=account.pk)
-        .update(manager=account, manager_reference=None, updated_at=timezone.now(), version=F("version") + 1)
+    arguments = dict(
+        organization_id=account.organization_id,
+        account_id=account.pk,
+        reference=str(account.pk),
+        now=timezone.now(),
     )
+    if not account.external_id:
+        return _LINK_REPORTS_BY_ID.execute(**arguments)
+    return _LINK_REPORTS.execute(**arguments, external_id=account.external_id)
+
+
+def _reports_waiting(organization_id, account_id, reference, external_id=None):
+    names = Q(manager_reference=reference)
+    if external_id is not None:
+        shared = live_accounts(organization=organization_id).filter(external_id=external_id)
+        names |= Q(manager_reference=external_id) & ~Exists(shared.exclude(pk=account_id))
+    return live_accounts(organization=organization_id).filter(names).exclude(pk=account_id)
+
+
+def _reports_linked(organization_id, account_id, reference, now, external_id=None):
+    return dict(manager=account_id, manager_reference=None, updated_at=now, version=F("version") + 1)
+
+
+# The statements of every SCIM write, compiled once (accounts.statements).
+_ACCOUNT = WorkAccount._meta
+_ACCOUNT_COLUMNS = tuple(f.attname for f in _ACCOUNT.concrete_fields)
+_VALUE_ROW_COLUMNS = tuple(f.attname for f in WorkAccountValue._meta.concrete_fields)
+
+
+def _locked(organization_id, account_id):
+    return live_accounts(organization=organization_id).filter(pk=account_id).select_for_update(of=("self",))
+
+
+_ACCOUNT_FIELDS = tuple(f.name for f in _ACCOUNT.concrete_fields)
+_LOCKED_ACCOUNT = Statement(
+    lambda **names: _locked(**names).values_list(*_ACCOUNT_FIELDS),
+    organization_id=_ACCOUNT.get_field("organization"),
+    account_id=_ACCOUNT.pk,
+)
+_LOCKED_ACCOUNT_WITH_VALUES = Statement(
+    lambda **names: (
+        _locked(**names)
+        .values_list(
+            *_ACCOUNT_FIELDS,
+            *(f"multi_values__{f.name}" for f in WorkAccountValue._meta.concrete_fields),
+        )
+        # The order of the multi_values prefetch (WorkAccountValue.Meta.ordering).
+        .order_by("multi_values__attribute", "multi_values__position")
+    ),
+    organization_id=_ACCOUNT.get_field("organization"),
+    account_id=_ACCOUNT.pk,
+)
+_LINK_ARGUMENTS = dict(
+    organization_id=_ACCOUNT.get_field("organization"),
+    account_id=_ACCOUNT.pk,
+    reference=_ACCOUNT.get_field("manager_reference"),
+    now=_ACCOUNT.get_field("updated_at"),
+)
+_LINK_REPORTS_BY_ID = Statement(
+    lambda now, **names: _reports_waiting(**names), update=_reports_linked, **_LINK_ARGUMENTS
+)
+_LINK_REPORTS = Statement(
+    lambda now, **names: _reports_waiting(**names),
+    update=_reports_linked,
+    **_LINK_ARGUMENTS,
+    external_id=_ACCOUNT.get_field("external_id"),
+)
 
 
 def _logged_fields(names) -> list[str]:
@@ -452,7 +536,7 @@ def _write_values(account: WorkAccount, attributes: AccountAttributes, *, fields
         if changed:
             for column in changed:
                 setattr(existing, column, getattr(row, column))
-            existing.save(update_fields=changed)
+            save_columns(existing, changed)
     if current:
         WorkAccountValue.objects.filter(pk__in=[row.pk for row in current.values()]).delete()
     if to_create:

@@ -109,3 +109,13 @@ def test_admin_cannot_change_roles_in_another_organization(admin, make_account, 
 def test_account_page_has_no_save_button(admin):
     page = _signed_in(admin).get(f"{CHANGELIST}{admin.pk}/change/").content.decode()
     assert 'name="_save"' not in page
+
+
+@pytest.mark.django_db
+def test_a_platform_superuser_without_organization_gets_a_role():
+    root = WorkAccount.objects.create_superuser("root@platform.example", PORTAL_PASSWORD)
+
+    changed = account_set_role(account=root, role=OrganizationRole.SUPPORT)
+
+    assert changed.role == OrganizationRole.SUPPORT
+    assert WorkAccount.objects.get(pk=root.pk).role == OrganizationRole.SUPPORT

@@ -1,0 +1,201 @@
+"""
+The few statements every SCIM write runs, compiled once per process and database (issue 15).
+
+Django compiles a queryset's SQL anew on each evaluation; for a PATCH or a POST that compilation
+(and the queryset building before it) was the largest share of the request's CPU, larger than
+the work itself. A Statement is written as an ordinary queryset; the first call compiles it with
+marker arguments and remembers where each marker landed among the SQL parameters, later calls put
+their own arguments there and run the same SQL. The SQL and the converters of the selected
+columns are exactly the ORM's own; rows come back as values_list() gives them.
+
+Arguments are declared with the model field that prepares them, and must reach the SQL as
+parameters of their own (equality lookups and .update() assignments, not `in` lists or lookups
+that transform the value): a marker that does not appear among the parameters is refused at the
+first call. None binds as SQL NULL, which in a comparison matches nothing (the ORM would write IS
+NULL). A compiled statement is immutable, so the threads of a worker share it.
+"""
+
+import datetime
+import uuid
+from collections.abc import Callable
+
+from django.db import DatabaseError, connections, transaction
+from django.db.models import Field, Model, QuerySet, Value
+from django.db.models.sql import UpdateQuery
+
+
+class Statement:
+    def __init__(
+        self, build: Callable[..., QuerySet], *, update: Callable[..., dict] | None = None, **fields: Field
+    ):
+        """
+        `build(**arguments)` returns the queryset; with `update(**arguments)`, the statement is
+        `queryset.update(**update(**arguments))`. `fields` names each argument's model field.
+        """
+        self.build = build
+        self.update = update
+        self.fields = fields
+        self._compiled = {}
+
+    # Running -------------------------------------------------------------------------------------
+
+    def rows(self, using: str = "default", **arguments) -> list[tuple]:
+        """The selected rows, each value converted as the ORM converts it (values_list)."""
+        compiled, connection = self._compile(using, arguments)
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, compiled.bind(arguments, connection))
+            rows = cursor.fetchall()
+        if compiled.converters:
+            rows = [compiled.convert(row, connection) for row in rows]
+        return rows
+
+    def execute(self, using: str = "default", **arguments) -> int:
+        """Run an UPDATE; the number of rows it changed."""
+        compiled, connection = self._compile(using, arguments)
+        with connection.cursor() as cursor:
+            # As QuerySet.update: a failed UPDATE inside an atomic block dooms the block.
+            with transaction.mark_for_rollback_on_error(using=using):
+                cursor.execute(compiled.sql, compiled.bind(arguments, connection))
+            return cursor.rowcount
+
+    # Compiling -----------------------------------------------------------------------------------
+
+    def _compile(self, using: str, arguments: dict):
+        connection = connections[using]
+        compiled = self._compiled.get((using, connection.vendor))
+        if compiled is None:
+            if set(arguments) != set(self.fields):
+                raise TypeError(f"arguments {sorted(arguments)} are not {sorted(self.fields)}")
+            compiled = self._compiled[(using, connection.vendor)] = _Compiled(self, using, connection)
+        return compiled, connection
+
+
+class _Compiled:
+    def __init__(self, statement: Statement, using: str, connection):
+        markers = {name: _marker(field, i) for i, (name, field) in enumerate(statement.fields.items())}
+        queryset = statement.build(**markers).using(using)
+        if statement.update is not None:
+            query = queryset.query.chain(klass=UpdateQuery)
+            query.add_update_values(statement.update(**markers))
+            compiler = query.get_compiler(using)
+            sql, params = compiler.as_sql()
+            if query.related_updates:
+                raise TypeError("an UPDATE of one table only")
+            self.converters = {}
+        else:
+            compiler = queryset.query.get_compiler(using)
+            sql, params = compiler.as_sql()
+            columns = [expression for expression, _, _ in compiler.select[: compiler.col_count]]
+            self.converters = compiler.get_converters(columns)
+        self.sql = sql
+        self.template = list(params)
+        self.positions = {}
+        for name, marker in markers.items():
+            field = statement.fields[name]
+            prepared = _prepared(field, marker, connection)
+            found = [i for i, p in enumerate(params) if type(p) is type(prepared) and p == prepared]
+            if not found:
+                raise TypeError(f"argument {name!r} does not reach the SQL as a parameter of its own: {sql}")
+            self.positions[name] = (field, found)
+
+    def bind(self, arguments: dict, connection) -> list:
+        params = list(self.template)
+        for name, (field, found) in self.positions.items():
+            value = _prepared(field, arguments[name], connection)
+            for index in found:
+                params[index] = value
+        return params
+
+    def convert(self, row: tuple, connection) -> tuple:
+        row = list(row)
+        for position, (converters, expression) in self.converters.items():
+            value = row[position]
+            for converter in converters:
+                value = converter(value, expression, connection)
+            row[position] = value
+        return tuple(row)
+
+
+def _prepared(field: Field, value, connection):
+    if value is None:
+        return None
+    target = getattr(field, "target_field", field)  # a foreign key prepares as the key it points at
+    return target.get_db_prep_value(target.get_prep_value(value), connection, prepared=True)
+
+
+def _marker(field: Field, index: int):
+    """A value of the field's type that no statement holds as a constant."""
+    target = getattr(field, "target_field", field)
+    kind = target.get_internal_type()
+    if kind == "UUIDField":
+        return uuid.UUID(int=0x5CA1AB1E_0000_4000_8000_000000000000 + index)
+    if kind == "DateTimeField":
+        return datetime.datetime(1901, 2, 3, 4, 5, index, 678_901, tzinfo=datetime.UTC)
+    if kind in ("AutoField", "BigAutoField", "IntegerField", "BigIntegerField", "PositiveIntegerField"):
+        return -987_654_321 - index
+    return f"\x1fmarker-{index}"
+
+
+def save_columns(instance: Model, names: list[str], using: str = "default") -> None:
+    """
+    instance.save(update_fields=names), its UPDATE compiled once per model and set of columns.
+    For models without save() overrides, pre_save work or signal receivers that these columns
+    need: the values are written as they are on the instance.
+    """
+    model = type(instance)
+    key = (model, tuple(names))
+    statement = _SAVES.get(key)
+    if statement is None:
+        statement = _SAVES[key] = _ColumnsUpdate(model, tuple(names))
+    if not statement.run(instance, using):
+        raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
+_SAVES: dict = {}
+
+
+class _ColumnsUpdate:
+    """UPDATE <table> SET <columns> WHERE pk = …: the ORM's SQL, whose parameters are the column
+    values in order (each a Value, never NULL while compiling) and then the key."""
+
+    def __init__(self, model, names: tuple[str, ...]):
+        self.model = model
+        self.fields = [model._meta.get_field(name) for name in names]
+        self._compiled = {}
+
+    def run(self, instance, using: str) -> int:
+        connection = connections[using]
+        sql = self._compiled.get((using, connection.vendor))
+        if sql is None:
+            sql = self._compiled[(using, connection.vendor)] = self._compile(using, connection)
+        params = [
+            field.get_db_prep_save(getattr(instance, field.attname), connection) for field in self.fields
+        ]
+        params.append(_prepared(self.model._meta.pk, instance.pk, connection))
+        with connection.cursor() as cursor:
+            with transaction.mark_for_rollback_on_error(using=using):
+                cursor.execute(sql, params)
+            return cursor.rowcount
+
+    def _compile(self, using: str, connection) -> str:
+        pk = self.model._meta.pk
+        key_marker = _marker(pk, 0)
+        query = UpdateQuery(self.model)
+        query.add_update_values(
+            {field.name: Value(_value_marker(field), output_field=field) for field in self.fields}
+        )
+        query.add_filter("pk", key_marker)
+        sql, params = query.get_compiler(using).as_sql()
+        if len(params) != len(self.fields) + 1 or params[-1] != _prepared(pk, key_marker, connection):
+            raise TypeError(f"not one parameter per column and the key: {sql}")
+        return sql
+
+
+def _value_marker(field: Field):
+    """A non-NULL value of the field's type (only its place in the SQL matters)."""
+    kind = getattr(field, "target_field", field).get_internal_type()
+    if kind == "BooleanField":
+        return True
+    if kind == "JSONField":
+        return []
+    return _marker(field, 1)
