@@ -194,8 +194,9 @@ def parse_filter(text: str) -> ParsedFilter:
 def _parsed_shape(prepared: str):
     """
     The balanced tree of a filter with its literals taken out. Entra sends a handful of shapes
-    (`userName eq "…"`) with ever new values, and parsing was a tenth of a request's CPU (issue
-    15): each shape is parsed once (trees are never modified; failures are not cached).
+    (`userName eq "…"`) with ever new values, so each shape is parsed once (issue 15: the lexer
+    and parser cost more than the rest of the filter's compilation). Trees are never modified;
+    failures are not cached.
     """
     tree = _ScimFilterParser().parse(SCIMLexer().tokenize(prepared))
     return None if tree is None else _balanced(tree)
