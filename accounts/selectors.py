@@ -3,9 +3,11 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import F, Prefetch, QuerySet, Value, prefetch_related_objects
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import F, Prefetch, QuerySet, Value
 from django.db.models.functions import Coalesce, NullIf
 
+from accounts import prepared
 from accounts.attributes import ADDRESS_PARTS, SIMPLE_FIELDS, AccountAttributes, ContactValue, PostalAddress
 from accounts.models import (
     GroupMembership,
@@ -15,7 +17,6 @@ from accounts.models import (
     WorkAccountValue,
     WorkGroup,
 )
-from accounts.statements import Statement
 
 
 def live_accounts(*, organization: Organization) -> QuerySet[WorkAccount]:
@@ -33,27 +34,37 @@ def with_values(queryset: QuerySet[WorkAccount]) -> QuerySet[WorkAccount]:
     return queryset.prefetch_related(_values_prefetch())
 
 
+# A value row as account_attributes reads it (the columns of WorkAccountValue it renders).
+VALUE_COLUMNS = ("attribute", "type", "primary", "display", "value", *ADDRESS_PARTS)
+VALUE_ORDER = ("attribute", "position")
+GROUP_ORDER = ("group__display_name",)
+
+
 def _values_prefetch() -> Prefetch:
-    return Prefetch("multi_values", queryset=WorkAccountValue.objects.order_by("attribute", "position"))
+    return Prefetch("multi_values", queryset=WorkAccountValue.objects.order_by(*VALUE_ORDER))
 
 
 def with_values_and_groups_loaded(account: WorkAccount) -> WorkAccount:
     """One account read on its own: its values and groups in two extra queries, as with_values
     and with_groups load them for a list."""
-    prefetch_related_objects([account], _values_prefetch(), _groups_prefetch())
+    load_values_and_groups([account])
     return account
 
 
 def account_attributes(account: WorkAccount) -> AccountAttributes:
-    """The provisioned attributes of an account (multi-values from the prefetch cache)."""
+    """The provisioned attributes of an account (multi-values loaded, or from the prefetch cache)."""
+    values = getattr(account, _LOADED_VALUES, None)
+    if values is None:
+        values = [tuple(getattr(row, name) for name in VALUE_COLUMNS) for row in account.multi_values.all()]
     emails, phones, addresses = [], [], []
-    for row in account.multi_values.all():
-        if row.attribute == ValueAttribute.ADDRESSES:
-            parts = {part: getattr(row, part) for part in ADDRESS_PARTS}
-            addresses.append(PostalAddress(type=row.type, primary=row.primary, **parts))
+    for attribute, kind, primary, display, value, *parts in values:
+        if attribute == ValueAttribute.ADDRESSES:
+            addresses.append(
+                PostalAddress(type=kind, primary=primary, **dict(zip(ADDRESS_PARTS, parts, strict=True)))
+            )
         else:
-            element = ContactValue(value=row.value, type=row.type, primary=row.primary, display=row.display)
-            (emails if row.attribute == ValueAttribute.EMAILS else phones).append(element)
+            element = ContactValue(value=value, type=kind, primary=primary, display=display)
+            (emails if attribute == ValueAttribute.EMAILS else phones).append(element)
     return AccountAttributes(
         active=account.is_active,
         emails=tuple(emails),
@@ -80,26 +91,85 @@ def _groups_prefetch() -> Prefetch:
         "memberships",
         queryset=GroupMembership.objects.select_related("group")
         .only("account_id", "group__id", "group__display_name")
-        .order_by("group__display_name"),
+        .order_by(*GROUP_ORDER),
     )
 
 
 def account_groups(account: WorkAccount) -> list[tuple]:
-    """(group id, displayName) of the account's groups: from the prefetch cache, or one query."""
+    """(group id, displayName) of the account's groups: loaded, from the prefetch cache, or one query."""
+    loaded = getattr(account, _LOADED_GROUPS, None)
+    if loaded is not None:
+        return loaded
     if "memberships" in getattr(account, "_prefetched_objects_cache", {}):
         return [(m.group_id, m.group.display_name) for m in account.memberships.all()]
-    return _ACCOUNT_GROUPS.rows(account_id=account.pk)
+    # A write's answer: one account's groups, compiled once like a page's (accounts.prepared).
+    return [tuple(group) for _, *group in prepared.rows(("account-groups", 1), _groups_query, account.pk)]
 
 
-# Compiled once (accounts.statements): every SCIM write answers with the account's groups.
-_ACCOUNT_GROUPS = Statement(
-    lambda account_id: (
-        GroupMembership.objects.filter(account=account_id)
-        .order_by("group__display_name")
-        .values_list("group_id", "group__display_name")
-    ),
-    account_id=GroupMembership._meta.get_field("account"),
+# Accounts read as rows (SCIM reads, issue 15) ---------------------------------------------------
+
+# The columns a User resource is rendered from (and the provisioning log names it by); the rest
+# of the account (its password hash, sign-in state) is never read for SCIM. In the model's order,
+# as Model.from_db takes them.
+_DOCUMENT_COLUMNS = {
+    "id",
+    "organization_id",
+    *SIMPLE_FIELDS,
+    "is_active",
+    "roles",
+    "manager_id",
+    "manager_reference",
+    "date_joined",
+    "updated_at",
+    "version",
+}
+DOCUMENT_FIELDS = tuple(
+    f.attname for f in WorkAccount._meta.concrete_fields if f.attname in _DOCUMENT_COLUMNS
 )
+# Where load_values_and_groups leaves an account's rows for account_attributes and account_groups.
+_LOADED_VALUES, _LOADED_GROUPS = "_loaded_value_rows", "_loaded_group_rows"
+
+
+def accounts_from_rows(rows: list[tuple]) -> list[WorkAccount]:
+    """Accounts from rows of DOCUMENT_FIELDS, with their values and groups loaded."""
+    accounts = [WorkAccount.from_db(DEFAULT_DB_ALIAS, DOCUMENT_FIELDS, row) for row in rows]
+    load_values_and_groups(accounts)
+    return accounts
+
+
+def load_values_and_groups(accounts: list[WorkAccount]) -> None:
+    """
+    The values and groups of the accounts, in two statements compiled once per number of
+    accounts (accounts.prepared), in the order with_values and with_groups prefetch them.
+    """
+    if not accounts:
+        return
+    ids = tuple(account.pk for account in accounts)
+    values = {account_id: [] for account_id in ids}
+    for account_id, *row in prepared.rows(("account-values", len(ids)), _values_query, *ids):
+        values[account_id].append(tuple(row))
+    groups = {account_id: [] for account_id in ids}
+    for account_id, *group in prepared.rows(("account-groups", len(ids)), _groups_query, *ids):
+        groups[account_id].append(tuple(group))
+    for account in accounts:
+        setattr(account, _LOADED_VALUES, values[account.pk])
+        setattr(account, _LOADED_GROUPS, groups[account.pk])
+
+
+def _values_query(*account_ids):
+    return (
+        WorkAccountValue.objects.filter(account_id__in=account_ids)
+        .order_by("account_id", *VALUE_ORDER)
+        .values_list("account_id", *VALUE_COLUMNS)
+    )
+
+
+def _groups_query(*account_ids):
+    return (
+        GroupMembership.objects.filter(account_id__in=account_ids)
+        .order_by(*GROUP_ORDER)
+        .values_list("account_id", "group_id", "group__display_name")
+    )
 
 
 def group_member_pages(*, group_id, page_size: int = 5000) -> Iterator[list[tuple]]:

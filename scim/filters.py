@@ -19,6 +19,7 @@ parser gives `and` and `or` the same precedence; ours gives `and` the higher one
 §3.4.2.2), so `a or b and c` means `a or (b and c)`.
 """
 
+import functools
 import json
 import re
 import uuid
@@ -68,6 +69,7 @@ _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _BRACKETS = re.compile(r"[()\[\]]")
 _PLACEHOLDER = "s{index}"  # a COMP_VALUE no other token can produce (those are true/false/null/digits)
 _KEYWORDS = {"true": True, "false": False, "null": None}
+_SHAPE_LITERAL = re.compile(r'"s([0-9]+)"')  # a placeholder in a shape (every literal is taken out)
 
 
 class _FilterSyntaxError(Exception):
@@ -139,6 +141,7 @@ class ParsedFilter:
 
     tree: object
     literals: tuple
+    shape: str = ""  # the filter text with every literal a placeholder: one shape, many values
 
     def literal(self, comp_value):
         """A comparison value as Python: str for strings, bool/None for keywords, int for numbers."""
@@ -148,6 +151,15 @@ class ParsedFilter:
         if raw.isdigit():
             return int(raw)
         return self.literals[int(raw[1:])]
+
+    def text_with(self, literals) -> str:
+        """Filter text of this shape with other literals (str, or int for a bare number)."""
+
+        def literal(match) -> str:
+            value = literals[int(match.group(1))]
+            return json.dumps(value) if isinstance(value, str) else str(value)
+
+        return _SHAPE_LITERAL.sub(literal, self.shape)
 
 
 def parse_filter(text: str) -> ParsedFilter:
@@ -168,14 +180,26 @@ def parse_filter(text: str) -> ParsedFilter:
         if problem:
             raise bad_request(FILTER_BAD_TEXT.format(what=problem), constants.INVALID_FILTER)
     try:
-        tree = _ScimFilterParser().parse(SCIMLexer().tokenize(prepared))
+        tree = _parsed_shape(prepared)
     except _FilterSyntaxError as exc:
         raise _syntax_error(_unexpected(exc.token, literals)) from None
     except Exception as exc:  # the lexer and the library's rules raise unrelated exception types
         raise _syntax_error(str(exc) or "it ends unexpectedly") from None
     if tree is None:
         raise _syntax_error("it is empty")
-    return ParsedFilter(tree=_balanced(tree), literals=tuple(literals))
+    return ParsedFilter(tree=tree, literals=tuple(literals), shape=prepared)
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed_shape(prepared: str):
+    """
+    The balanced tree of a filter with its literals taken out. Entra sends a handful of shapes
+    (`userName eq "…"`) with ever new values, so each shape is parsed once (issue 15: the lexer
+    and parser cost more than the rest of the filter's compilation). Trees are never modified;
+    failures are not cached.
+    """
+    tree = _ScimFilterParser().parse(SCIMLexer().tokenize(prepared))
+    return None if tree is None else _balanced(tree)
 
 
 def _balanced(node):

@@ -61,13 +61,14 @@ def _bad_paging(name: str, value):
 
 
 def page_of(queryset, start: int, count: int) -> tuple[list, int]:
-    """The page's rows and totalResults, skipping the COUNT when the first page is not full."""
-    if count == 0:
-        return [], queryset.count()
-    rows = list(queryset[start - 1 : start - 1 + count])
-    if start == 1 and len(rows) < count:
-        return rows, len(rows)
-    return rows, queryset.count()
+    """The page's rows and totalResults."""
+    rows = list(queryset[start - 1 : start - 1 + count]) if count else []
+    return rows, total_results(rows, start, count, queryset.count)
+
+
+def total_results(rows: list, start: int, count: int, counted) -> int:
+    """totalResults of a page by index: `counted()` is skipped when the first page is not full."""
+    return len(rows) if start == 1 and len(rows) < count else counted()
 
 
 def list_response(resources: list[dict], total: int, start: int) -> dict:
@@ -145,6 +146,12 @@ def sorted_page(queryset, page: PageRequest) -> tuple[list, dict]:
         rows, total = page_of(queryset.order_by(*page.sort.ordering()), page.start, page.count)
         return rows, {"totalResults": total, "startIndex": page.start}
     return _cursor_page(queryset, page)
+
+
+def index_page(queryset, page: PageRequest):
+    """The (unevaluated) rows of a page by index, in the request's sort, as sorted_page reads them."""
+    start = page.start - 1
+    return page.sort.annotate(queryset).order_by(*page.sort.ordering())[start : start + page.count]
 
 
 def _cursor_page(queryset, page: PageRequest) -> tuple[list, dict]:

@@ -6,6 +6,7 @@ from django_scim import views as django_scim_views
 from django_scim.utils import get_user_model
 
 from scim.schema import USER_RESOURCE
+from scim.users.reads import user_page
 from scim.views.base import scim_response
 from scim.views.listing import list_document
 from scim.views.resources import ListingView, ResourceView, SearchMixin
@@ -29,9 +30,20 @@ class UserRendering:
         return self.finished(response)
 
 
-class WorkAccountUsersView(UserRendering, ResourceView, django_scim_views.UsersView):
+class UserReads:
+    """Filtered pages by index (Entra's match): rows from statements compiled once (scim.users.reads)."""
+
+    def _search(self, request, query, start, count):
+        page = request.scim_page
+        if page.by_cursor:
+            return super()._search(request, query, start, count)
+        accounts, paging = user_page(self, request, query, page)
+        return self.list_response(request, accounts, paging)
+
+
+class WorkAccountUsersView(UserReads, UserRendering, ResourceView, django_scim_views.UsersView):
     pass
 
 
-class UserSearchView(SearchMixin, UserRendering, ListingView, django_scim_views.UserSearchView):
+class UserSearchView(SearchMixin, UserReads, UserRendering, ListingView, django_scim_views.UserSearchView):
     pass
