@@ -127,13 +127,7 @@ def event_record(record: EventRecord, *, now: datetime | None = None) -> Provisi
             event = ProvisioningEvent.objects.create(**_event_fields(record, cycle, now))
             _count(cycle, record, now)
             if not record.throttled:  # a 429 we answered never counts toward quarantine
-                health_observe(
-                    connection=record.connection,
-                    event=event,
-                    credential_failure=record.credential_failure,
-                    compliance_failure=record.compliance_failure,
-                    now=now,
-                )
+                _observe(record, event, now)
         _running_cycles[record.connection.pk] = (cycle, now)
     except Exception:
         forget_running_cycles()  # a cached row may be what failed (e.g. rolled back, deleted)
@@ -247,13 +241,7 @@ def _observe_batch(items, events) -> None:
         if event.status != Status.FAILURE:
             run.append((record, event, now))
             continue
-        health_observe(
-            connection=record.connection,
-            event=event,
-            credential_failure=record.credential_failure,
-            compliance_failure=record.compliance_failure,
-            now=now,
-        )
+        _observe(record, event, now)
     _observe_successes(run)
 
 
@@ -264,13 +252,18 @@ def _observe_successes(run: list) -> None:
     if health_successes_on_healthy(connection=connection, count=len(run)):
         return
     for record, event, now in run:  # not healthy: the first success ends the quarantine
-        health_observe(
-            connection=connection,
-            event=event,
-            credential_failure=record.credential_failure,
-            compliance_failure=record.compliance_failure,
-            now=now,
-        )
+        _observe(record, event, now)
+
+
+def _observe(record: EventRecord, event: ProvisioningEvent, now: datetime) -> None:
+    """One event's effect on its connection's health (quarantine rules, provisioning_logs.health)."""
+    health_observe(
+        connection=record.connection,
+        event=event,
+        credential_failure=record.credential_failure,
+        compliance_failure=record.compliance_failure,
+        now=now,
+    )
 
 
 def _event_fields(record: EventRecord, cycle: ProvisioningCycle, now: datetime) -> dict:
