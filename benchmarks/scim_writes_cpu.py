@@ -101,7 +101,8 @@ def main() -> int:
         if name == "create":
             body, path, method = entra_create_body(f"{tag}-{i}"), "/scim/v2/Users", client.post
         else:
-            body, path, method = entra_patch_body(run + i), f"/scim/v2/Users/{ids[i % len(ids)]}", client.patch
+            path = f"/scim/v2/Users/{ids[i % len(ids)]}"
+            body, method = entra_patch_body(run + i), client.patch
         response = method(path, data=json.dumps(body), content_type="application/scim+json")
         expected = 201 if name == "create" else 200
         if response.status_code != expected:
