@@ -186,9 +186,9 @@ def _write_organization_batch(items: list[tuple[EventRecord, datetime]]) -> int:
 
 def _batch_cycle(record: EventRecord, now: datetime, opened: dict) -> ProvisioningCycle:
     """The cycle of this event: one this batch already counts in, else as event_record finds it."""
-    running = opened.get(record.connection.pk)
-    if running is not None and timedelta(0) <= now - running[1] <= cycle_gap():
-        return running[0]
+    running = _still_running(opened, record, now)
+    if running is not None:
+        return running
     # A quiet gap inside one batch (a flush held up for longer than the gap) reaches the database,
     # where the cycle's last event is older still: a new cycle, as event by event.
     return _current_cycle(record, now)
@@ -362,10 +362,19 @@ def _start_log_transaction(organization) -> None:
             cursor.execute(START_LOG_TRANSACTION, [EVENT_ORDER_LOCK, organization.pk % 2**31])
 
 
+def _still_running(known: dict, record: EventRecord, now: datetime) -> ProvisioningCycle | None:
+    """The connection's cycle from `known` (connection id → (cycle, its last event here)) while
+    that last event is younger than the quiet gap: the cycle cannot have ended, no lookup needed."""
+    entry = known.get(record.connection.pk)
+    if entry is not None and timedelta(0) <= now - entry[1] <= cycle_gap():
+        return entry[0]
+    return None
+
+
 def _current_cycle(record: EventRecord, now: datetime) -> ProvisioningCycle:
-    cached = _running_cycles.get(record.connection.pk)
-    if cached is not None and timedelta(0) <= now - cached[1] <= cycle_gap():
-        return cached[0]
+    cached = _still_running(_running_cycles, record, now)
+    if cached is not None:
+        return cached
     # Cached only once the transaction committed (event_record): a cycle this transaction just
     # opened does not exist for a concurrent request (another thread) until then.
     return _current_cycle_from_database(record, now)
