@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from django.db import DatabaseError, connections, transaction
 from django.db.models import Field, Model, QuerySet, Value
+from django.db.models.constants import OnConflict
 from django.db.models.sql import UpdateQuery
 
 
@@ -199,3 +200,75 @@ def _value_marker(field: Field):
     if kind == "JSONField":
         return []
     return _marker(field, 1)
+
+
+def insert_rows(model, rows: list[dict], *, ignore_conflicts: bool = False, using: str = "default") -> list:
+    """
+    bulk_create() of `rows` (field name -> value; a field left out takes its default), its
+    INSERT written once per model and number of rows, no model instances built: the primary
+    keys in row order, or [] with `ignore_conflicts` (ON CONFLICT DO NOTHING returns no key for
+    a skipped row). For models without save() overrides, pre_save work (auto_now) or signal
+    receivers: bulk_create() runs none of those either.
+    """
+    if not rows:
+        return []
+    connection = connections[using]
+    insert = _INSERTS.get((model, ignore_conflicts))
+    if insert is None:
+        insert = _INSERTS[(model, ignore_conflicts)] = _RowsInsert(model, ignore_conflicts)
+    keys = []
+    size = max(1, connection.ops.bulk_batch_size(insert.fields, rows))
+    for start in range(0, len(rows), size):
+        keys += insert.run(rows[start : start + size], connection, using)
+    return keys
+
+
+_INSERTS: dict = {}
+
+
+class _RowsInsert:
+    """INSERT INTO <table> (<columns>) VALUES (…), … [RETURNING <pk>]: the columns of every
+    concrete field but an auto primary key, one %s per value, prepared as the ORM saves it."""
+
+    def __init__(self, model, ignore_conflicts: bool):
+        meta = model._meta
+        self.fields = [f for f in meta.concrete_fields if not (f.primary_key and f.db_returning)]
+        self.pk = meta.pk
+        self.table = meta.db_table
+        self.ignore_conflicts = ignore_conflicts
+        self._sql: dict = {}  # (vendor, rows) -> SQL
+
+    def run(self, rows: list[dict], connection, using: str) -> list:
+        prepare = [(field, field.name, field.get_db_prep_save) for field in self.fields]
+        params = []
+        for row in rows:
+            for field, name, prep in prepare:
+                value = row[name] if name in row else field.get_default()
+                if isinstance(value, Model):  # a foreign key given as the instance
+                    value = value.pk
+                params.append(prep(value, connection))
+        with connection.cursor() as cursor:
+            with transaction.mark_for_rollback_on_error(using=using):
+                cursor.execute(self._statement(connection, len(rows)), params)
+            return [] if self.ignore_conflicts else [row[0] for row in cursor.fetchall()]
+
+    def _statement(self, connection, count: int) -> str:
+        sql = self._sql.get((connection.vendor, count))
+        if sql is None:
+            if len(self._sql) > 512:  # batch sizes vary: a bound on what is kept
+                self._sql.clear()
+            sql = self._sql[(connection.vendor, count)] = self._compile(connection, count)
+        return sql
+
+    def _compile(self, connection, count: int) -> str:
+        ops, quote = connection.ops, connection.ops.quote_name
+        on_conflict = OnConflict.IGNORE if self.ignore_conflicts else None
+        columns = ", ".join(quote(field.column) for field in self.fields)
+        row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+        sql = f"{ops.insert_statement(on_conflict=on_conflict)} {quote(self.table)} ({columns}) VALUES "
+        sql += ", ".join([row] * count)
+        if self.ignore_conflicts:
+            return f"{sql} {ops.on_conflict_suffix_sql(self.fields, on_conflict, None, None)}".rstrip()
+        if not connection.features.can_return_rows_from_bulk_insert:
+            raise TypeError(f"{connection.vendor} cannot return the keys of a multi-row INSERT")
+        return f"{sql} RETURNING {quote(self.table)}.{quote(self.pk.column)}"

@@ -13,6 +13,8 @@ and the statements per batch (counted by Django) -> drop the database. Only 127.
 """
 
 import argparse
+import cProfile
+import pstats
 import sys
 import time
 import uuid
@@ -26,6 +28,7 @@ def main() -> int:
     )
     parser.add_argument("--events", type=int, default=1024, help="events per batch size")
     parser.add_argument("--sizes", type=int, nargs="*", default=[1, 2, 4, 8, 16, 64, 256])
+    parser.add_argument("--profile", type=int, metavar="SIZE", help="cProfile the batches of this size")
     args = parser.parse_args()
 
     db_name = f"wa_bench_log_{uuid.uuid4().hex[:8]}"
@@ -88,9 +91,15 @@ def measure(args) -> int:
         with CaptureQueriesContext(connection) as queries:
             write(batches[0])
         statements = len([q for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")])
+        profiler = cProfile.Profile() if args.profile == size and write is events_record else None
         cpu, wall = time.process_time(), time.perf_counter()
+        if profiler:
+            profiler.enable()
         for batch in batches[1:]:
             write(batch)
+        if profiler:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
         events = size * (len(batches) - 1)
         cpu_ms = (time.process_time() - cpu) * 1000 / events
         wall_ms = (time.perf_counter() - wall) * 1000 / events

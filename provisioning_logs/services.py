@@ -8,6 +8,7 @@ counted on the connection's health (recording_failures) and the request's answer
 """
 
 import dataclasses
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -16,13 +17,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection as database
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Sum, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.connections.models import ProvisioningConnection
 from accounts.models import WorkGroup
 from accounts.selectors import live_accounts
+from accounts.statements import Statement, insert_rows
 from provisioning_logs.health import (
     forget_health_ids,
     health_observe,
@@ -171,17 +173,14 @@ def _write_organization_batch(items: list[tuple[EventRecord, datetime]]) -> int:
             cycle = _batch_cycle(record, now, opened)
             cycles.append(cycle)
             opened[record.connection.pk] = (cycle, now)
-        events = ProvisioningEvent.objects.bulk_create(
-            [
-                ProvisioningEvent(**_event_fields(record, cycle, now))
-                for (record, now), cycle in zip(items, cycles, strict=True)
-            ]
-        )
+        # Rows, not model instances: an event becomes one only where health needs it (_observe_batch).
+        rows = [_event_fields(record, cycle, now) for (record, now), cycle in zip(items, cycles, strict=True)]
+        ids = insert_rows(ProvisioningEvent, rows)
         _count_batch(items, cycles)
-        _observe_batch(items, events)
+        _observe_batch(items, rows, ids)
     for connection_pk, running in opened.items():
         _running_cycles[connection_pk] = running
-    return len(events)
+    return len(ids)
 
 
 def _batch_cycle(record: EventRecord, now: datetime, opened: dict) -> ProvisioningCycle:
@@ -210,39 +209,67 @@ def _count_batch(items, cycles) -> None:
         if record.action == Action.LOOKUP:
             lookups[cycle.pk] = cycle
     for cycle_pk, counters in increments.items():
-        ProvisioningCycle.objects.filter(pk=cycle_pk).update(
-            last_event_at=Greatest(F("last_event_at"), last_event[cycle_pk]),
-            **{name: F(name) + count for name, count in counters.items()},
-        )
+        counting = _cycle_counting(tuple(sorted(counters)))
+        counting.execute(pk=cycle_pk, last_event_at=last_event[cycle_pk], **counters)
     if keys:
-        CycleObject.objects.bulk_create(
-            [CycleObject(cycle_id=cycle_pk, object_key=key) for cycle_pk, key in sorted(keys)],
+        insert_rows(
+            CycleObject,
+            [{"cycle": cycle_pk, "object_key": key} for cycle_pk, key in sorted(keys)],
             ignore_conflicts=True,
         )
     for cycle in lookups.values():
         _detect_restart(cycle)
 
 
-def _observe_batch(items, events) -> None:
+@functools.cache
+def _cycle_counting(names: tuple[str, ...]) -> Statement:
+    """The coalesced counters' UPDATE of one cycle, compiled once per set of counters."""
+    meta = ProvisioningCycle._meta
+    return Statement(
+        lambda pk, **_: ProvisioningCycle.objects.filter(pk=pk),
+        update=lambda pk, last_event_at, **counts: dict(
+            last_event_at=Greatest(F("last_event_at"), last_event_at),
+            **{name: F(name) + count for name, count in counts.items()},
+        ),
+        pk=meta.pk,
+        last_event_at=meta.get_field("last_event_at"),
+        **{name: meta.get_field(name) for name in names},
+    )
+
+
+def _observe_batch(items, rows: list[dict], ids: list[int]) -> None:
     """
     Health, event by event in order, except that a run of successes on a healthy connection (the
     everyday case, one UPDATE each in event_record) is one UPDATE: a success never changes a
     healthy connection's state, so the run's outcome is the same.
     """
     run: list = []
-    for (record, now), event in zip(items, events, strict=True):
+    for (record, now), fields, pk in zip(items, rows, ids, strict=True):
         if record.throttled:
             continue  # a 429 we answered never counts toward quarantine
-        if event.status != Status.FAILURE and (not run or run[-1][0].connection.pk == record.connection.pk):
+        event = _WrittenEvent(pk, fields)
+        if record.status != Status.FAILURE and (not run or run[-1][0].connection.pk == record.connection.pk):
             run.append((record, event, now))
             continue
         _observe_successes(run)
         run = []
-        if event.status != Status.FAILURE:
+        if record.status != Status.FAILURE:
             run.append((record, event, now))
             continue
-        _observe(record, event, now)
+        _observe(record, event.instance, now)
     _observe_successes(run)
+
+
+@dataclass
+class _WrittenEvent:
+    """A batch's event row and its id; a model instance only when health needs one."""
+
+    pk: int
+    fields: dict
+
+    @property
+    def instance(self) -> ProvisioningEvent:
+        return ProvisioningEvent(pk=self.pk, **self.fields)
 
 
 def _observe_successes(run: list) -> None:
@@ -252,7 +279,7 @@ def _observe_successes(run: list) -> None:
     if health_successes_on_healthy(connection=connection, count=len(run)):
         return
     for record, event, now in run:  # not healthy: the first success ends the quarantine
-        _observe(record, event, now)
+        _observe(record, event.instance, now)
 
 
 def _observe(record: EventRecord, event: ProvisioningEvent, now: datetime) -> None:
@@ -422,18 +449,7 @@ def managed_object_count(organization) -> int:
 
 
 def _count(cycle: ProvisioningCycle, record: EventRecord, now: datetime) -> None:
-    action_field = ACTION_COUNT_FIELD[Action(record.action)]
-    status_field = STATUS_COUNT_FIELD[Status(record.status)]
-    ProvisioningCycle.objects.filter(pk=cycle.pk).update(
-        last_event_at=Greatest(F("last_event_at"), now),
-        **{action_field: F(action_field) + 1, status_field: F(status_field) + 1},
-    )
-    if record.object_key:
-        CycleObject.objects.bulk_create(
-            [CycleObject(cycle=cycle, object_key=record.object_key)], ignore_conflicts=True
-        )
-    if record.action == Action.LOOKUP:
-        _detect_restart(cycle)
+    _count_batch([(record, now)], [cycle])
 
 
 def _detect_restart(cycle: ProvisioningCycle) -> None:
@@ -441,9 +457,18 @@ def _detect_restart(cycle: ProvisioningCycle) -> None:
         # After "Restart provisioning" Entra looks every object up again: a cycle that looks up
         # at least half of what the connection manages is an initial cycle.
         threshold = max(cycle.expected_objects // 2, settings.PROVISIONING_RESTART_MIN_LOOKUPS)
-        ProvisioningCycle.objects.filter(
-            pk=cycle.pk, kind=CycleKind.INCREMENTAL, count_lookup__gte=threshold
-        ).update(kind=CycleKind.INITIAL)
+        _RESTARTED.execute(pk=cycle.pk, threshold=threshold)
+
+
+_RESTARTED = Statement(
+    # A Value: the ORM drops a `gte` below a positive field's range, as the compiling marker is.
+    lambda pk, threshold: ProvisioningCycle.objects.filter(
+        pk=pk, kind=CycleKind.INCREMENTAL, count_lookup__gte=Value(threshold)
+    ),
+    update=lambda **_: {"kind": CycleKind.INITIAL},
+    pk=ProvisioningCycle._meta.pk,
+    threshold=ProvisioningCycle._meta.get_field("count_lookup"),
+)
 
 
 def _jsonable(value):

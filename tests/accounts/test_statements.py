@@ -1,13 +1,19 @@
 """accounts.statements: a queryset compiled once, run again with each call's own arguments."""
 
+import datetime
+import uuid
+
 import pytest
 from django.db import DatabaseError
 from django.db.models import F
+from django.utils import timezone
 
 from accounts.attributes import AccountAttributes, ContactValue
+from accounts.connections.services import connection_get_or_create
 from accounts.models import WorkAccount, WorkAccountValue
 from accounts.services import account_create
-from accounts.statements import Statement, save_columns
+from accounts.statements import Statement, insert_rows, save_columns
+from provisioning_logs.models import CycleObject, ProvisioningCycle, ProvisioningEvent
 
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +134,94 @@ def test_save_columns_of_a_row_that_is_gone_fails(organization):
 
     with pytest.raises(DatabaseError, match="did not affect any rows"):
         save_columns(alice, ["title"])
+
+
+# insert_rows: bulk_create's rows from one INSERT written once per row count ------------------------
+
+
+def _cycle(organization):
+    connection = connection_get_or_create(organization=organization)
+    now = timezone.now()
+    return ProvisioningCycle.objects.create(
+        organization=organization, connection=connection, started_at=now, last_event_at=now
+    )
+
+
+def _event_row(cycle, **fields) -> dict:
+    row = dict(
+        organization=cycle.organization,
+        connection=cycle.connection,
+        cycle=cycle,
+        created_at=datetime.datetime(2026, 12, 2, 3, 4, 5, 678_000, tzinfo=datetime.UTC),
+        method="PATCH",
+        path="/scim/v2/Users/1",
+        action="Update",
+        status="Success",
+        http_status=200,
+        resource_id=uuid.UUID("6f1c1e9a-0000-4000-8000-000000000001"),
+        modified_properties=[{"name": "title", "new": "Engineer"}],
+    )
+    return row | fields
+
+
+def test_insert_rows_returns_the_keys_in_row_order(organization):
+    cycle = _cycle(organization)
+
+    keys = insert_rows(ProvisioningEvent, [_event_row(cycle, path=f"/scim/v2/Users/{i}") for i in range(3)])
+
+    assert [ProvisioningEvent.objects.get(pk=key).path for key in keys] == [
+        "/scim/v2/Users/0",
+        "/scim/v2/Users/1",
+        "/scim/v2/Users/2",
+    ]
+
+
+def test_insert_rows_stores_what_bulk_create_stores(organization):
+    cycle = _cycle(organization)
+    [by_orm] = ProvisioningEvent.objects.bulk_create([ProvisioningEvent(**_event_row(cycle))])
+
+    [key] = insert_rows(ProvisioningEvent, [_event_row(cycle)])
+
+    def stored(pk):
+        row = ProvisioningEvent.objects.filter(pk=pk).values().get()
+        del row["id"]
+        return row
+
+    assert stored(key) == stored(by_orm.pk)
+
+
+def test_insert_rows_gives_a_field_left_out_its_default(organization):
+    cycle = _cycle(organization)
+
+    [key] = insert_rows(ProvisioningEvent, [_event_row(cycle, modified_properties=[]) | {"detail": "x"}])
+
+    event = ProvisioningEvent.objects.get(pk=key)
+    assert (event.duration_ms, event.credential, event.reference_failure) == (0, "", False)
+
+
+def test_insert_rows_ignoring_conflicts_skips_a_duplicate_and_writes_the_rest(organization):
+    cycle = _cycle(organization)
+    CycleObject.objects.create(cycle=cycle, object_key="user:ada")
+
+    keys = insert_rows(
+        CycleObject,
+        [{"cycle": cycle.pk, "object_key": "user:ada"}, {"cycle": cycle.pk, "object_key": "user:grace"}],
+        ignore_conflicts=True,
+    )
+
+    assert keys == []
+    assert sorted(CycleObject.objects.filter(cycle=cycle).values_list("object_key", flat=True)) == [
+        "user:ada",
+        "user:grace",
+    ]
+
+
+def test_insert_rows_beyond_the_databases_parameter_limit_writes_them_all(organization):
+    cycle = _cycle(organization)
+    rows = [_event_row(cycle, path=f"/scim/v2/Users/{i}") for i in range(1500)]  # SQLite: 999 per statement
+
+    keys = insert_rows(ProvisioningEvent, rows)
+
+    assert len(keys) == len(set(keys)) == 1500
+    assert ProvisioningEvent.objects.filter(cycle=cycle).count() == 1500
+    assert ProvisioningEvent.objects.get(pk=keys[-1]).path == "/scim/v2/Users/1499"
