@@ -1,6 +1,7 @@
 """
-In-process CPU per SCIM write (issue 15): POST /Users (Entra's create body) and Entra's legacy
-multi-op PATCH through django.test.Client with production settings, against a database that
+In-process CPU per SCIM request (issue 15): POST /Users (Entra's create body), Entra's legacy
+multi-op PATCH and, with --only, Entra's reads (test_connection, match, get) through
+django.test.Client
 scim_load.py seeded (`--keep-database`). No HTTP server, no load generator: time.process_time
 around N requests is the server's CPU for them (PostgreSQL's excluded), steadier on a shared
 machine than the workers' /proc counters under wrk.
@@ -9,7 +10,8 @@ machine than the workers' /proc counters under wrk.
     .venv/bin/python benchmarks/scim_writes_cpu.py ... --statements      # and print each SQL statement
     .venv/bin/python benchmarks/scim_writes_cpu.py ... --profile patch   # cProfile, top 40 by tottime
 
-The provisioning log is off unless --log (PROVISIONING_LOG_ENABLED).
+The provisioning log is off unless --log (PROVISIONING_LOG_ENABLED; batched as in production: the
+flusher thread's CPU is this process's too, and what it holds is written before the clock stops).
 """
 
 import argparse
@@ -75,6 +77,7 @@ def main() -> int:
     from accounts.connections.models import ScimSecretToken
     from accounts.connections.services import scim_token_create
     from accounts.models import Organization, WorkAccount
+    from provisioning_logs.batching import event_flush
 
     organization = Organization.objects.get(slug="bench")
     # scim_load.py leaves its token live after each run, and a connection holds two at most.
@@ -97,7 +100,23 @@ def main() -> int:
     # New values in every run: a PATCH that changes nothing writes nothing.
     run = uuid.uuid4().int % 10**9 * 10**6
 
+    names = list(
+        WorkAccount.objects.filter(organization=organization, deleted_at__isnull=True)
+        .order_by("date_joined")
+        .values_list("user_name", flat=True)[: args.requests]
+    )
+    reads = {
+        "test_connection": lambda i: f'/scim/v2/Users?filter=userName+eq+"{uuid.uuid4()}"',
+        "match": lambda i: f'/scim/v2/Users?filter=userName+eq+"{names[i % len(names)].upper()}"',
+        "get": lambda i: f"/scim/v2/Users/{ids[i % len(ids)]}",
+    }
+
     def request(name: str, i: int):
+        if name in reads:
+            response = client.get(reads[name](i))
+            if response.status_code != 200:
+                raise SystemExit(f"{name}: HTTP {response.status_code}: {response.content[:400]!r}")
+            return response
         if name == "create":
             body, path, method = entra_create_body(f"{tag}-{i}"), "/scim/v2/Users", client.post
         else:
@@ -133,6 +152,7 @@ def main() -> int:
         started_cpu, started_wall = time.process_time(), time.perf_counter()
         for i in range(args.requests):
             request(name, i + (30_000 if name == "create" else 0))
+        event_flush()
         cpu = (time.process_time() - started_cpu) * 1000 / args.requests
         wall = (time.perf_counter() - started_wall) * 1000 / args.requests
         print(
