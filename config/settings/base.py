@@ -114,6 +114,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters bound by PostgreSQL, not quoted into the SQL text by psycopg, and statements a
+    # connection runs again prepared once (psycopg's prepare_threshold): 5-15 % less CPU per SCIM
+    # request (issue 15; benchmarks/README.md). DATABASE_SERVER_SIDE_BINDING=false for a pooler
+    # in transaction mode (PgBouncer < 1.21), which cannot hold prepared statements.
+    _server_side_binding = env_bool("DATABASE_SERVER_SIDE_BINDING", True)
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=_server_side_binding,
+        # Django turns psycopg's preparing off (None); 5 is psycopg's own default.
+        prepare_threshold=env_int("DATABASE_PREPARE_THRESHOLD", 5) if _server_side_binding else None,
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for the write lock instead of failing at once when requests overlap,
     # and take the write lock when a transaction starts (Django 5.1+), so read-modify-write
