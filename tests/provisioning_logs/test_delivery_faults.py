@@ -195,6 +195,7 @@ class Stack:
     redis: RedisServer
     worker: Worker
     sink: object  # SmtpSink
+    server_log: Path | None = None  # the web process's output
 
     def manage(self, *args, timeout: float = 60) -> str:
         result = subprocess.run(
@@ -281,7 +282,7 @@ def stack(tmp_path_factory):
         server = None
         try:
             redis.start()
-            stack = Stack(env, database_url, "", redis, worker, sink)
+            stack = Stack(env, database_url, "", redis, worker, sink, tmp_path / "server.log")
             stack.manage("migrate", "--noinput", timeout=120)
             port = _free_port()
             server = subprocess.Popen(
@@ -448,11 +449,17 @@ def test_redis_down_neither_slows_scim_nor_loses_the_mail(live, organization):
         ("quarantine_ended", "pending"),
     ]
     assert live.sink.messages == []
+    # The recovery's mail is queued after its row commits (on_commit, in the log's flusher): wait
+    # until that attempt has failed, or Redis returning first lets it through before the re-queue.
+    ended_id = live.outbox(organization.id)[1]["id"]
+    _wait(
+        lambda: f"Could not queue outbox message {ended_id};" in live.server_log.read_text(errors="replace"),
+        "the web process's failed attempt to queue the recovery's mail",
+    )
 
     live.redis.start()  # same port, empty
     assert live.requeue() == 2
 
-    ended_id = live.outbox(organization.id)[1]["id"]
     wait_until_sent(live, organization, row["id"])
     wait_until_sent(live, organization, ended_id)
     time.sleep(1)
