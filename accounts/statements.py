@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 
 from django.db import DatabaseError, connections, transaction
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Field, Model, QuerySet, Value
 from django.db.models.constants import OnConflict
 from django.db.models.sql import UpdateQuery
@@ -132,8 +133,10 @@ def _marker(field: Field, index: int):
         return uuid.UUID(int=0x5CA1AB1E_0000_4000_8000_000000000000 + index)
     if kind == "DateTimeField":
         return datetime.datetime(1901, 2, 3, 4, 5, index, 678_901, tzinfo=datetime.UTC)
-    if kind in ("AutoField", "BigAutoField", "IntegerField", "BigIntegerField", "PositiveIntegerField"):
-        return -987_654_321 - index
+    if kind in BaseDatabaseOperations.integer_field_ranges:
+        # Inside the field's range: the ORM drops a comparison with a value beyond it (a `gte`
+        # below a positive field's minimum is always true), and the marker would vanish.
+        return BaseDatabaseOperations.integer_field_ranges[kind][1] - 12_345 - index
     return f"\x1fmarker-{index}"
 
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection as database
 from django.db import transaction
-from django.db.models import F, Sum, Value
+from django.db.models import F, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -461,9 +461,8 @@ def _detect_restart(cycle: ProvisioningCycle) -> None:
 
 
 _RESTARTED = Statement(
-    # A Value: the ORM drops a `gte` below a positive field's range, as the compiling marker is.
     lambda pk, threshold: ProvisioningCycle.objects.filter(
-        pk=pk, kind=CycleKind.INCREMENTAL, count_lookup__gte=Value(threshold)
+        pk=pk, kind=CycleKind.INCREMENTAL, count_lookup__gte=threshold
     ),
     update=lambda **_: {"kind": CycleKind.INITIAL},
     pk=ProvisioningCycle._meta.pk,

@@ -225,3 +225,20 @@ def test_insert_rows_beyond_the_databases_parameter_limit_writes_them_all(organi
     assert len(keys) == len(set(keys)) == 1500
     assert ProvisioningEvent.objects.filter(cycle=cycle).count() == 1500
     assert ProvisioningEvent.objects.get(pk=keys[-1]).path == "/scim/v2/Users/1499"
+
+
+def test_a_lower_bound_on_a_positive_counter_is_an_argument(organization):
+    cycle = _cycle(organization)
+    ProvisioningCycle.objects.filter(pk=cycle.pk).update(count_lookup=3)
+    statement = Statement(
+        lambda pk, at_least: ProvisioningCycle.objects.filter(pk=pk, count_lookup__gte=at_least).values_list(
+            "id"
+        ),
+        pk=ProvisioningCycle._meta.pk,
+        at_least=ProvisioningCycle._meta.get_field("count_lookup"),
+    )
+
+    assert (statement.rows(pk=cycle.pk, at_least=3), statement.rows(pk=cycle.pk, at_least=4)) == (
+        [(cycle.pk,)],
+        [],
+    )
