@@ -55,10 +55,16 @@ def _database(tmp_path: Path):
 
 
 @contextmanager
-def live_server(tmp_path: Path, organization_slug: str = "livetest", admin: tuple[str, str] | None = None):
+def live_server(
+    tmp_path: Path,
+    organization_slug: str = "livetest",
+    admin: tuple[str, str] | None = None,
+    environment: dict | None = None,
+):
     """
     Yield (base_url, bearer_token) of a running server; stop it and drop its data after. `admin`:
-    (email, password) of an organization admin created through `manage.py create_admin`.
+    (email, password) of an organization admin created through `manage.py create_admin`;
+    `environment`: more variables for the server and its management commands.
     """
     with _database(tmp_path) as database_url:
         env = {
@@ -67,6 +73,7 @@ def live_server(tmp_path: Path, organization_slug: str = "livetest", admin: tupl
             "DJANGO_SETTINGS_MODULE": "config.settings.base",
             "DJANGO_DEBUG": "false",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            **(environment or {}),
         }
 
         def manage(*args) -> str:

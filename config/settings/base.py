@@ -125,6 +125,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Django turns psycopg's preparing off (None); 5 is psycopg's own default.
         prepare_threshold=env_int("DATABASE_PREPARE_THRESHOLD", 5) if _server_side_binding else None,
     )
+    # Django's backend, with its per-request health check read off the socket (config.postgresql).
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for the write lock instead of failing at once when requests overlap,
     # and take the write lock when a transaction starts (Django 5.1+), so read-modify-write
