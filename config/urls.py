@@ -19,12 +19,13 @@ admin.site.logout_template = "accounts/signed_out.html"
 admin_navigation.install(admin.site)
 
 urlpatterns = [
+    # First: the SCIM endpoints are most of the traffic, and Django tries the patterns in order.
+    path("scim/v2/", include("scim.urls", namespace="scim")),
     # One sign-in page for everyone (username, then Continue): the admin's own login form is
     # replaced by it, keeping ?next=.
     path("admin/login/", RedirectView.as_view(pattern_name="signin", query_string=True)),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
-    path("scim/v2/", include("scim.urls", namespace="scim")),
     # The base URL without its slash is answered too: APPEND_SLASH would redirect it (a SCIM client
     # does not follow) or, for POST/PUT/PATCH with DEBUG on, raise RuntimeError (a 500).
     re_path(r"^scim/v2$", ScimRootView.as_view(), name="scim-base"),

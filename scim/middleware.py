@@ -12,6 +12,7 @@ and Allow/Retry-After headers but gets a SCIM body.
 import logging
 from http import HTTPStatus
 
+from csp.middleware import CSPMiddleware
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
@@ -107,4 +108,10 @@ class PortalAuthenticationMiddleware(_PortalOnly, AuthenticationMiddleware):
 
 
 class PortalMessageMiddleware(_PortalOnly, MessageMiddleware):
+    pass
+
+
+class PortalContentSecurityPolicyMiddleware(_PortalOnly, CSPMiddleware):
+    # django-csp builds the whole policy for every response before it looks at
+    # EXCLUDE_URL_PREFIXES (which excludes /scim/: JSON for machines, not pages).
     pass

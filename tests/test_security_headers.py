@@ -72,3 +72,22 @@ def test_scim_answers_carry_no_page_policy(scim):
     response = scim.get("/ServiceProviderConfig")
     assert "Content-Security-Policy" not in response.headers
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_scim_write_needs_no_csrf_token_since_scim_is_bearer_only(scim_token):
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post(
+        "/scim/v2/Users",
+        data='{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ada@contoso.com"}',
+        content_type="application/scim+json",
+        headers={"Authorization": f"Bearer {scim_token}"},
+    )
+
+    assert (response.status_code, response.json()["userName"]) == (201, "ada@contoso.com")
+
+
+def test_a_portal_form_post_without_a_csrf_token_is_refused():
+    response = Client(enforce_csrf_checks=True).post("/signin/", {"username": "ada@contoso.com"})
+
+    assert response.status_code == 403

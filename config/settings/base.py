@@ -71,7 +71,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Portal security headers (see BROWSER SECURITY HEADERS below).
     "django_permissions_policy.PermissionsPolicyMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, bypassed under /scim/v2/ (its answers carry no page policy: EXCLUDE_URL_PREFIXES).
+    "scim.middleware.PortalContentSecurityPolicyMiddleware",
     # Sessions, request.user and messages: the portal's; bypassed under /scim/v2/ (bearer only).
     # CSRF stays Django's own (the deploy check requires it; the SCIM views are csrf_exempt).
     "scim.middleware.PortalSessionMiddleware",

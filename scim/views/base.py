@@ -9,8 +9,6 @@ import json
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.utils.decorators import method_decorator
-from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import View
 from django_scim.views import SCIMView
 
@@ -54,7 +52,6 @@ class ScimView(SCIMView, ScimFrame):
     # What the provisioning log calls the resources of this endpoint ("" for discovery).
     log_resource_type = ""
 
-    @method_decorator(csrf_exempt)
     def dispatch(self, request, *args, **kwargs):
         request.scim_note = ScimNote(resource_type=self.log_resource_type)
         response = super().dispatch(request, *args, **kwargs)
@@ -66,6 +63,10 @@ class ScimView(SCIMView, ScimFrame):
         # After the answer, in its own transaction: failed requests are logged too.
         record_request(request, response)
         return response
+
+    # Bearer-only, so exempt from CSRF: as an attribute, which as_view() copies onto the view,
+    # because method_decorator(csrf_exempt) re-wraps the method on every request (issue 15).
+    dispatch.csrf_exempt = True
 
     def status_501(self, request, *args, **kwargs):
         # django-scim2 answers an unimplemented endpoint with an empty 501 (RFC 7644 §3.12: an error body).
