@@ -6,7 +6,7 @@ it serves, how it scopes them to the caller's organization, how it filters, what
 from django.urls import reverse
 
 from accounts.models import WorkAccount, WorkGroup
-from accounts.selectors import live_accounts_scope, with_groups, with_values, with_values_and_groups_loaded
+from accounts.selectors import live_accounts_scope, with_values_and_groups, with_values_and_groups_loaded
 from scim import conf, constants
 from scim.filters import compile_filter
 from scim.groups.filters import GROUP_FILTER_SPEC
@@ -56,7 +56,7 @@ def object_post_processor_getter(model):
 def queryset_post_processor_getter(model):
     def process(request, queryset, *args, **kwargs):
         queryset = queryset.order_by(*ORDERING[model])
-        return with_groups(with_values(queryset)) if model is WorkAccount else queryset
+        return with_values_and_groups(queryset) if model is WorkAccount else queryset
 
     return process
 

@@ -62,9 +62,10 @@ class ListingView(ScimView):
         """The filtered resources, through django-scim2's filter parser and scoping hooks."""
         parser = type(self).parser_getter()
         queryset = parser.search(query, request) if query else self.model_cls.objects.all()
-        queryset = queryset.filter(**self.get_extra_filter_kwargs(request)).exclude(
-            **self.get_extra_exclude_kwargs(request)
-        )
+        queryset = queryset.filter(**self.get_extra_filter_kwargs(request))
+        exclude = self.get_extra_exclude_kwargs(request)
+        if exclude:  # django-scim2's default is none: an empty exclude() would still clone the queryset
+            queryset = queryset.exclude(**exclude)
         return self.get_queryset_post_processor(request, queryset)
 
     def _build_response(self, request, qs, start, count):
