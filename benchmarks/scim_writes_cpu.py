@@ -9,6 +9,11 @@ machine than the workers' /proc counters under wrk.
     .venv/bin/python benchmarks/scim_writes_cpu.py --database wa_writes_perf --requests 500
     .venv/bin/python benchmarks/scim_writes_cpu.py ... --statements      # and print each SQL statement
     .venv/bin/python benchmarks/scim_writes_cpu.py ... --profile patch   # cProfile, top 40 by tottime
+    .venv/bin/python benchmarks/scim_writes_cpu.py ... --instructions --requests 100   # callgrind
+
+--instructions counts the instructions per request under valgrind's callgrind (benchmarks/
+callgrind.py) instead of timing them: the same figure whatever else the machine is doing, for
+an A/B of two trees on a busy host (about 50 times slower, so fewer --requests).
 
 The provisioning log is off unless --log (PROVISIONING_LOG_ENABLED; batched as in production: the
 flusher thread's CPU is this process's too, and what it holds is written before the clock stops).
@@ -64,7 +69,13 @@ def main() -> int:
     parser.add_argument("--log", action="store_true", help="provisioning log on")
     parser.add_argument("--statements", action="store_true", help="print one request's SQL")
     parser.add_argument("--profile", help="cProfile this scenario")
+    parser.add_argument("--instructions", action="store_true", help="instructions per request (callgrind)")
     args = parser.parse_args()
+    if args.instructions:
+        import callgrind
+
+        callgrind.run_under_callgrind()
+        counter = callgrind.Counter()
     configure(args)
 
     import json
@@ -149,10 +160,18 @@ def main() -> int:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
             continue
+
+        def measured(name=name):
+            for i in range(args.requests):
+                request(name, i + (30_000 if name == "create" else 0))
+            event_flush()
+
+        if args.instructions:
+            instructions = counter.count(name, measured) / args.requests
+            print(f"{name:8} {instructions / 1e6:7.2f} M instructions/req  {statements} statements")
+            continue
         started_cpu, started_wall = time.process_time(), time.perf_counter()
-        for i in range(args.requests):
-            request(name, i + (30_000 if name == "create" else 0))
-        event_flush()
+        measured()
         cpu = (time.process_time() - started_cpu) * 1000 / args.requests
         wall = (time.perf_counter() - started_wall) * 1000 / args.requests
         print(
