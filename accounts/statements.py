@@ -205,9 +205,28 @@ def _value_marker(field: Field):
     return _marker(field, 1)
 
 
-def insert_rows(model, rows: list[dict], *, ignore_conflicts: bool = False, using: str = "default") -> list:
+def insert_instances(instances: list[Model], using: str = "default") -> None:
     """
-    bulk_create() of `rows` (field name -> value; a field left out takes its default), its
+    bulk_create() of unsaved instances of one model through insert_rows: each value as
+    bulk_create reads it (the field's pre_save), the primary keys set on the instances.
+    """
+    if not instances:
+        return
+    model = type(instances[0])
+    keys = insert_rows(model, instances, using=using)
+    if keys:
+        for instance, key in zip(instances, keys, strict=True):
+            instance.pk = key
+    for instance in instances:
+        instance._state.adding, instance._state.db = False, using
+
+
+def insert_rows(
+    model, rows: list[dict] | list[Model], *, ignore_conflicts: bool = False, using: str = "default"
+) -> list:
+    """
+    bulk_create() of `rows` (field name -> value; a field left out takes its default; or unsaved
+    instances, see insert_instances), its
     INSERT written once per model (PostgreSQL: UNNEST of one array per column) or once per model
     and number of rows (multi-row VALUES), no model instances built: the primary
     keys in row order, or [] with `ignore_conflicts` (ON CONFLICT DO NOTHING returns no key for
@@ -248,6 +267,11 @@ class _RowsInsert:
         values = []
         for row in rows:
             prepared = []
+            if isinstance(row, Model):
+                for field, _, prep in prepare:
+                    prepared.append(prep(field.pre_save(row, True), connection))
+                values.append(prepared)
+                continue
             for field, name, prep in prepare:
                 value = row[name] if name in row else field.get_default()
                 if isinstance(value, Model):  # a foreign key given as the instance

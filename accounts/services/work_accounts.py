@@ -41,7 +41,7 @@ from accounts.models import (
 from accounts.selectors import account_attributes, live_accounts
 from accounts.services.common import IntegrityErrorTranslator, PropertyChange, check_length
 from accounts.services.deprovisioning import DELETE, DISABLE, DeprovisioningPolicy
-from accounts.statements import Statement, save_columns
+from accounts.statements import Statement, insert_instances, save_columns
 
 
 USERNAME_TAKEN = "userName '{user_name}' is already taken in this organization."
@@ -97,8 +97,7 @@ def account_create(
         rows = [
             row for name in _MULTI_VALUED for row in _value_rows(account, name, getattr(attributes, name))
         ]
-        if rows:
-            WorkAccountValue.objects.bulk_create(rows)
+        insert_instances(rows)  # bulk_create(), its INSERT written once (accounts.statements)
         _link_reports(account)
     stored = dataclasses.replace(attributes, password=None)
     changes = tuple(
@@ -539,8 +538,7 @@ def _write_values(account: WorkAccount, attributes: AccountAttributes, *, fields
             save_columns(existing, changed)
     if current:
         WorkAccountValue.objects.filter(pk__in=[row.pk for row in current.values()]).delete()
-    if to_create:
-        WorkAccountValue.objects.bulk_create(to_create)
+    insert_instances(to_create)
 
 
 _VALUE_COLUMNS = ("type", "primary", "display", "value", *ADDRESS_PARTS)

@@ -12,7 +12,7 @@ from accounts.attributes import AccountAttributes, ContactValue
 from accounts.connections.services import connection_get_or_create
 from accounts.models import WorkAccount, WorkAccountValue
 from accounts.services import account_create
-from accounts.statements import Statement, insert_rows, save_columns
+from accounts.statements import Statement, insert_instances, insert_rows, save_columns
 from provisioning_logs.models import CycleObject, ProvisioningCycle, ProvisioningEvent
 
 
@@ -260,3 +260,28 @@ def test_batches_of_any_size_insert_through_one_prepared_statement_on_postgresql
         [(prepared,)] = cursor.fetchall()
 
     assert (prepared, ProvisioningEvent.objects.filter(cycle=cycle).count()) == (1, 32)
+
+
+def test_insert_instances_stores_what_bulk_create_stores_and_gives_them_their_keys(organization):
+    account = create(organization, "ada@contoso.com")
+
+    def values():
+        return [
+            WorkAccountValue(
+                account=account, attribute="phoneNumbers", position=i, type="work", value=f"+1 555 {i}"
+            )
+            for i in range(2)
+        ]
+
+    by_orm = WorkAccountValue.objects.bulk_create(values())
+    inserted = values()
+
+    insert_instances(inserted)
+
+    def stored(row):
+        stored = WorkAccountValue.objects.filter(pk=row.pk).values().get()
+        del stored["id"]
+        return stored
+
+    assert [stored(row) for row in inserted] == [stored(row) for row in by_orm]
+    assert [(row._state.adding, row._state.db) for row in inserted] == [(False, "default")] * 2
