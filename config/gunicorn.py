@@ -69,6 +69,8 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 access_log_format = (
     '%({portal.client_address}e)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({client-request-id}o)s "%(a)s"'
 )
+# gunicorn's logger, with access-log atoms built only for what the format uses (config/gunicorn_logging.py).
+logger_class = "config.gunicorn_logging.AccessLogger"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Django is imported once in the arbiter and forked, so a broken configuration fails at start-up
