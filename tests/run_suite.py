@@ -3,7 +3,8 @@ Run the whole test suite on SQLite, then again on PostgreSQL.
 
 PostgreSQL comes from DATABASE_URL when it names one, else the local server at
 postgres://postgres@127.0.0.1:5432/work_accounts. In CI (CI=true) an unreachable PostgreSQL fails
-the run; on a developer machine without one, that pass is skipped with a warning.
+the run; on a developer machine without one, that pass is skipped with a warning. The browser
+tests run in one pass: the PostgreSQL one when it runs, else the SQLite one.
 """
 
 import argparse
@@ -15,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/work_accounts"
+BROWSER_TESTS_IN_POSTGRES_PASS = "BROWSER_TESTS_IN_POSTGRES_PASS"
 
 
 def postgres_url() -> str:
@@ -55,13 +57,19 @@ def main() -> int:
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
     status = 0
 
+    url = postgres_url()
+    postgres_pass = args.only in (None, "postgres") and postgres_reachable(url)
+
     if args.only in (None, "sqlite"):
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        if postgres_pass:
+            # The pages are the same on either database: the browser tests run once, on
+            # PostgreSQL (production's), which saves CI about a minute (tests/browser/conftest.py).
+            env[BROWSER_TESTS_IN_POSTGRES_PASS] = "1"
         status |= run_pytest("SQLite", env, extra)
 
     if args.only in (None, "postgres"):
-        url = postgres_url()
-        if postgres_reachable(url):
+        if postgres_pass:
             status |= run_pytest("PostgreSQL", {**os.environ, "DATABASE_URL": url}, extra)
         elif in_ci or args.only == "postgres":
             print("FAILED: the PostgreSQL pass cannot run without PostgreSQL.", file=sys.stderr)

@@ -29,9 +29,14 @@ BROWSER_TESTS = Path(__file__).resolve().parent
 
 def pytest_collection_modifyitems(config, items):
     # This hook sees the whole session's items: mark only the ones under tests/browser.
+    # tests/run_suite.py runs them once: in the PostgreSQL pass when there is one.
+    elsewhere = os.environ.get("BROWSER_TESTS_IN_POSTGRES_PASS") == "1"
+    once = pytest.mark.skip(reason="the pages are the same on either database: run in the PostgreSQL pass")
     for item in items:
         if BROWSER_TESTS in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.browser)
+            if elsewhere:
+                item.add_marker(once)
 
 
 def _in_ci() -> bool:
