@@ -226,9 +226,8 @@ def insert_rows(
 ) -> list:
     """
     bulk_create() of `rows` (field name -> value; a field left out takes its default; or unsaved
-    instances, see insert_instances), its
-    INSERT written once per model (PostgreSQL: UNNEST of one array per column) or once per model
-    and number of rows (multi-row VALUES), no model instances built: the primary
+    instances, see insert_instances), its INSERT written once per model and number of rows, no
+    model instances built: the primary
     keys in row order, or [] with `ignore_conflicts` (ON CONFLICT DO NOTHING returns no key for
     a skipped row). For models without save() overrides, pre_save work (auto_now) or signal
     receivers: bulk_create() runs none of those either.
@@ -250,8 +249,8 @@ _INSERTS: dict = {}
 
 
 class _RowsInsert:
-    """INSERT INTO <table> (<columns>) VALUES (…), … or SELECT * FROM UNNEST(…) [RETURNING <pk>]:
-    the columns of every concrete field but an auto primary key, values prepared as the ORM saves them."""
+    """INSERT INTO <table> (<columns>) VALUES (…), … [RETURNING <pk>]: the columns of every
+    concrete field but an auto primary key, one %s per value, prepared as the ORM saves it."""
 
     def __init__(self, model, ignore_conflicts: bool):
         meta = model._meta
@@ -259,53 +258,26 @@ class _RowsInsert:
         self.pk = meta.pk
         self.table = meta.db_table
         self.ignore_conflicts = ignore_conflicts
-        self._sql: dict = {}  # (vendor, rows or None for UNNEST) -> SQL
-        self._unnest: dict = {}  # vendor -> whether its rows go in as arrays
+        self._sql: dict = {}  # (vendor, rows) -> SQL
 
-    def run(self, rows: list[dict], connection, using: str) -> list:
+    def run(self, rows: list[dict] | list[Model], connection, using: str) -> list:
         prepare = [(field, field.name, field.get_db_prep_save) for field in self.fields]
-        values = []
+        params = []
         for row in rows:
-            prepared = []
-            if isinstance(row, Model):
-                for field, _, prep in prepare:
-                    prepared.append(prep(field.pre_save(row, True), connection))
-                values.append(prepared)
+            if isinstance(row, Model):  # an unsaved instance: each value as bulk_create reads it
+                params += [prep(field.pre_save(row, True), connection) for field, _, prep in prepare]
                 continue
             for field, name, prep in prepare:
                 value = row[name] if name in row else field.get_default()
                 if isinstance(value, Model):  # a foreign key given as the instance
                     value = value.pk
-                prepared.append(prep(value, connection))
-            values.append(prepared)
-        if self._unnests(connection):
-            # One array per column: the same SQL and parameter count for any number of rows.
-            params = [list(column) for column in zip(*values, strict=True)]
-            sql = self._statement(connection, None)
-        else:
-            params = [value for row in values for value in row]
-            sql = self._statement(connection, len(rows))
+                params.append(prep(value, connection))
         with connection.cursor() as cursor:
             with transaction.mark_for_rollback_on_error(using=using):
-                cursor.execute(sql, params)
+                cursor.execute(self._statement(connection, len(rows)), params)
             return [] if self.ignore_conflicts else [row[0] for row in cursor.fetchall()]
 
-    def _unnests(self, connection) -> bool:
-        """
-        PostgreSQL inserts the rows from one array per column (Django's own bulk_create strategy,
-        its compiler's InsertUnnest): psycopg caches the parsing of a query of at most 50
-        parameters only, and the server prepares one statement instead of one per row count.
-        """
-        if connection.vendor not in self._unnest:
-            self._unnest[connection.vendor] = connection.vendor == "postgresql" and all(
-                not hasattr(field, "get_placeholder")
-                and (field.target_field if field.is_relation else field).get_internal_type()
-                in connection.data_types
-                for field in self.fields
-            )
-        return self._unnest[connection.vendor]
-
-    def _statement(self, connection, count: int | None) -> str:
+    def _statement(self, connection, count: int) -> str:
         sql = self._sql.get((connection.vendor, count))
         if sql is None:
             if len(self._sql) > 512:  # batch sizes vary: a bound on what is kept
@@ -313,18 +285,13 @@ class _RowsInsert:
             sql = self._sql[(connection.vendor, count)] = self._compile(connection, count)
         return sql
 
-    def _compile(self, connection, count: int | None) -> str:
+    def _compile(self, connection, count: int) -> str:
         ops, quote = connection.ops, connection.ops.quote_name
         on_conflict = OnConflict.IGNORE if self.ignore_conflicts else None
         columns = ", ".join(quote(field.column) for field in self.fields)
-        sql = f"{ops.insert_statement(on_conflict=on_conflict)} {quote(self.table)} ({columns}) "
-        if count is None:
-            # Without the type's parameters (varchar(50)[] would truncate), as Django's compiler does.
-            arrays = ", ".join(f"(%s)::{field.db_type(connection).split('(')[0]}[]" for field in self.fields)
-            sql += f"SELECT * FROM UNNEST({arrays})"
-        else:
-            row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
-            sql += "VALUES " + ", ".join([row] * count)
+        row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+        sql = f"{ops.insert_statement(on_conflict=on_conflict)} {quote(self.table)} ({columns}) VALUES "
+        sql += ", ".join([row] * count)
         if self.ignore_conflicts:
             return f"{sql} {ops.on_conflict_suffix_sql(self.fields, on_conflict, None, None)}".rstrip()
         if not connection.features.can_return_rows_from_bulk_insert:

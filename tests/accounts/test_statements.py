@@ -4,7 +4,7 @@ import datetime
 import uuid
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.db.models import F
 from django.utils import timezone
 
@@ -136,7 +136,7 @@ def test_save_columns_of_a_row_that_is_gone_fails(organization):
         save_columns(alice, ["title"])
 
 
-# insert_rows: bulk_create's rows from one INSERT written once (per row count on SQLite) ---------
+# insert_rows: bulk_create's rows from one INSERT written once per row count ------------------------
 
 
 def _cycle(organization):
@@ -242,24 +242,6 @@ def test_a_lower_bound_on_a_positive_counter_is_an_argument(organization):
         [(cycle.pk,)],
         [],
     )
-
-
-@pytest.mark.postgres
-def test_batches_of_any_size_insert_through_one_prepared_statement_on_postgresql(organization):
-    if connection.vendor != "postgresql":
-        pytest.skip("prepared statements are PostgreSQL's (the PostgreSQL pass)")
-    cycle = _cycle(organization)
-    for size in (1, 2, 3, 5, 8, 13):  # a flusher's batches: as many events as arrived meanwhile
-        insert_rows(ProvisioningEvent, [_event_row(cycle) for _ in range(size)])
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
-            ['INSERT INTO "provisioning_logs_provisioningevent"%'],
-        )
-        [(prepared,)] = cursor.fetchall()
-
-    assert (prepared, ProvisioningEvent.objects.filter(cycle=cycle).count()) == (1, 32)
 
 
 def test_insert_instances_stores_what_bulk_create_stores_and_gives_them_their_keys(organization):
