@@ -8,7 +8,6 @@ CHROMIUM := /usr/bin/chromium
 XMLSEC1 := /usr/bin/xmlsec1
 REDIS_SERVER := /usr/bin/redis-server
 HAPROXY := /usr/sbin/haproxy
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # `make run` is the production server path (gunicorn + WhiteNoise, DEBUG off) on the embedded
 # defaults (SQLite, eager Celery, console mail): config/settings/embedded.py.
 EMBEDDED := DJANGO_SETTINGS_MODULE=config.settings.embedded
@@ -30,23 +29,19 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python $(CHROMIUM) $(XMLSEC1) $
 
 # Browser tests drive Debian's Chromium; install it when it is missing (needs root or sudo).
 $(CHROMIUM):
-	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+	scripts/apt-install chromium
 
 # The delivery fault tests start their own Redis (and stop it) beside the shared one.
 $(REDIS_SERVER):
-	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server
+	scripts/apt-install redis-server
 
 # The scale-out test and benchmark (tests/cluster.py) put HAProxy in front of the web nodes.
 $(HAPROXY):
-	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq haproxy
+	scripts/apt-install haproxy
 
 # Single sign-on (pysaml2) signs and verifies XML with Debian's xmlsec1; install it when missing.
 $(XMLSEC1):
-	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq xmlsec1
+	scripts/apt-install xmlsec1
 
 ## run: install, migrate, collect static files, seed the demo organization (contoso), serve with
 ## gunicorn (config/gunicorn.py) on http://$(HOST):$(PORT)
