@@ -40,6 +40,18 @@ def bad_request(detail: str, scim_type: str) -> ScimError:
     return ScimError(400, detail, scim_type)
 
 
+# An id echoed in a 404's detail is cut here: a client that sent a 5,000-character path gets its
+# error, not its path back (the detail is for a person reading a log line).
+ECHOED_ID_LENGTH = 64
+
+
+def not_found(resource_id) -> ScimError:
+    shown = str(resource_id)
+    if len(shown) > ECHOED_ID_LENGTH:
+        shown = shown[:ECHOED_ID_LENGTH] + "…"
+    return ScimError(404, constants.RESOURCE_NOT_FOUND.format(id=shown))
+
+
 def body_too_large() -> ScimError:
     return ScimError(413, constants.BODY_TOO_LARGE.format(limit=settings.SCIM_MAX_BODY_BYTES))
 

@@ -2,8 +2,7 @@
 
 import uuid
 
-from scim import constants
-from scim.errors import ScimError
+from scim.errors import not_found
 from scim.projection import parse_attribute_list
 
 
@@ -14,7 +13,7 @@ def parse_id(resource_id) -> uuid.UUID:
     try:
         return uuid.UUID(resource_id)
     except (TypeError, ValueError):
-        raise ScimError(404, constants.RESOURCE_NOT_FOUND.format(id=resource_id)) from None
+        raise not_found(resource_id) from None
 
 
 def expected_version(request) -> int | None:

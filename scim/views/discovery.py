@@ -9,8 +9,7 @@ import json
 from django.urls import reverse
 from django_scim import views as django_scim_views
 
-from scim import constants
-from scim.errors import ScimError
+from scim.errors import not_found
 from scim.locations import base_location
 from scim.schema import RESOURCE_TYPES, SCHEMAS
 from scim.views.base import ScimView, scim_response
@@ -30,7 +29,7 @@ class _DiscoveryList:
         response = super().get(request, uuid, *args, **kwargs)
         if response.status_code == 404:
             # django-scim2 answers an unknown id with an empty 404 (RFC 7644 §3.12: an error body).
-            raise ScimError(404, constants.RESOURCE_NOT_FOUND.format(id=uuid))
+            raise not_found(uuid)
         document = self.finished(request, json.loads(response.content))
         if uuid is not None:
             return scim_response(document)

@@ -268,3 +268,16 @@ def test_revoke_scim_token_ends_the_token(scim):
 def test_revoke_scim_token_with_unknown_label_is_command_error(scim_token):
     with pytest.raises(CommandError, match="^No active token labelled 'nope' in organization 'contoso'.$"):
         call_command("revoke_scim_token", "contoso", "nope", stdout=StringIO())
+
+
+@pytest.mark.parametrize("endpoint", ["/Users", "/Groups", "/Schemas", "/ResourceTypes"])
+def test_a_long_unknown_id_is_cut_in_the_404_detail(scim, endpoint):
+    response = scim.get(f"{endpoint}/{'x' * 5000}")
+    assert response.status_code == 404
+    assert response.body == error(404, f"Resource {'x' * 64}… not found")
+
+
+def test_an_unknown_id_of_64_characters_is_echoed_whole(scim):
+    response = scim.get(f"/Users/{'y' * 64}")
+    assert response.status_code == 404
+    assert response.body == error(404, f"Resource {'y' * 64} not found")
