@@ -353,6 +353,10 @@ FEDERATION_JWKS_REFETCH_SECONDS = env_int("FEDERATION_JWKS_REFETCH_SECONDS", 60)
 FEDERATION_JWKS_TIMEOUT_SECONDS = env_int("FEDERATION_JWKS_TIMEOUT_SECONDS", 5)
 # JWKS URLs must be https; tests serve their keys over plain http on 127.0.0.1.
 FEDERATION_JWKS_ALLOW_HTTP = False
+# An admin types the JWKS URL and the server fetches it: only addresses on the public internet are
+# fetched (no loopback, private, link-local such as 169.254.169.254, or reserved ones), checked on
+# the address actually connected to. An issuer on a private network needs this on.
+FEDERATION_JWKS_ALLOW_PRIVATE_ADDRESSES = env_bool("FEDERATION_JWKS_ALLOW_PRIVATE_ADDRESSES", False)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "provisioning_logs.api.authentication.AuditClientAuthentication",

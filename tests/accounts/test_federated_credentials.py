@@ -26,10 +26,11 @@ from django.db import connection as database
 from django.test import Client
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from accounts.connections.federation.keys import cache_seconds
+from accounts.connections.federation.keys import PRIVATE_JWKS_URL, cache_seconds, jwks_url_clean
 from accounts.connections.federation.models import FederatedCredential, UsedAssertion
 from accounts.connections.federation.services import federated_credential_create
 from accounts.connections.services import connection_get_or_create, entra_client_create
+from accounts.exceptions import InvalidAttributeValue
 
 
 pytestmark = pytest.mark.django_db
@@ -145,6 +146,7 @@ def issuer():
 def federation_settings(settings):
     settings.PORTAL_BASE_URL = BASE
     settings.FEDERATION_JWKS_ALLOW_HTTP = True
+    settings.FEDERATION_JWKS_ALLOW_PRIVATE_ADDRESSES = True  # the issuer serves on 127.0.0.1
     settings.FEDERATION_JWKS_TIMEOUT_SECONDS = 2
 
 
@@ -418,6 +420,45 @@ def test_an_unreachable_jwks_is_refused_and_works_again_when_reachable(credentia
 
     issuer.start()
     assert token_request(issuer.assertion()).status_code == 200
+
+
+def test_a_jwks_on_a_non_public_address_is_never_fetched(credential, issuer, refused, settings, caplog):
+    settings.FEDERATION_JWKS_ALLOW_PRIVATE_ADDRESSES = False
+
+    reason = refused(token_request(issuer.assertion()))
+
+    assert reason == "signing keys unavailable"
+    assert issuer.fetches == 0
+    assert "127.0.0.1 has no public internet address (only 127.0.0.1)" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/keys",
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.1.2.3/keys",
+        "https://[::1]/keys",
+        "https://[fd00::1]/keys",
+        "https://localhost/keys",
+        "https://issuer.localhost/keys",
+    ],
+)
+def test_a_jwks_url_naming_a_non_public_host_is_refused_as_typed(url, settings):
+    settings.FEDERATION_JWKS_ALLOW_PRIVATE_ADDRESSES = False
+
+    with pytest.raises(InvalidAttributeValue) as refusal:
+        jwks_url_clean(url)
+    assert str(refusal.value) == PRIVATE_JWKS_URL.format(
+        example="https://login.microsoftonline.com/<tenant id>/discovery/v2.0/keys"
+    )
+
+
+def test_a_jwks_url_naming_a_public_host_is_accepted(settings):
+    settings.FEDERATION_JWKS_ALLOW_PRIVATE_ADDRESSES = False
+    url = "https://login.microsoftonline.com/contoso/discovery/v2.0/keys"
+
+    assert jwks_url_clean(url) == url
 
 
 def test_the_jwks_is_cached_for_its_max_age(credential, issuer):

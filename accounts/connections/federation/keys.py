@@ -6,8 +6,11 @@ RSA (2048 bits or more) and EC P-256 signature keys are used.
 """
 
 import hashlib
+import http.client
+import ipaddress
 import json
 import re
+import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -30,6 +33,8 @@ NOT_A_JWKS = "This is not a JWK Set: it must be a JSON object with a “keys” 
 NO_USABLE_KEY = "The JWK Set has no usable signing key: RSA (2048 bits or more) or EC P-256 public keys."
 PRIVATE_KEY = "The JWK Set contains a private key. Paste the public keys only (never the private part)."
 BAD_JWKS_URL = "The JWKS URL must be an absolute https:// URL, for example {example}."
+PRIVATE_JWKS_URL = "The JWKS URL must name a host on the public internet, for example {example}."
+NOT_PUBLIC = "{host} has no public internet address (only {addresses})"
 ENTRA_JWKS_EXAMPLE = "https://login.microsoftonline.com/<tenant id>/discovery/v2.0/keys"
 
 
@@ -101,7 +106,79 @@ def jwks_url_clean(url: str) -> str:
     allowed = ("https", "http") if settings.FEDERATION_JWKS_ALLOW_HTTP else ("https",)
     if parts.scheme not in allowed or not parts.netloc or parts.fragment or any(c.isspace() for c in url):
         raise InvalidAttributeValue(BAD_JWKS_URL.format(example=ENTRA_JWKS_EXAMPLE))
+    if not settings.FEDERATION_JWKS_ALLOW_PRIVATE_ADDRESSES and _names_a_private_host(parts.hostname or ""):
+        raise InvalidAttributeValue(PRIVATE_JWKS_URL.format(example=ENTRA_JWKS_EXAMPLE))
     return url
+
+
+def _names_a_private_host(host: str) -> bool:
+    """A literal non-public address or localhost: refused as typed (names are checked when fetched)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False
+
+
+def _public_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None):
+    """
+    socket.create_connection to a public address of the host only (SSRF: an admin-typed URL must
+    not reach the metadata service or the internal network). The address is vetted after
+    resolution and connected to as vetted, so a DNS answer that changes in between cannot get by.
+    """
+    host, port = address
+    refused, failure = [], None
+    for family, kind, protocol, _name, peer in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        if not ipaddress.ip_address(peer[0]).is_global:
+            refused.append(peer[0])
+            continue
+        connection = socket.socket(family, kind, protocol)
+        try:
+            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
+                connection.settimeout(timeout)
+            if source_address:
+                connection.bind(source_address)
+            connection.connect(peer)
+            return connection
+        except OSError as exc:
+            connection.close()
+            failure = exc
+    if failure is not None:
+        raise failure
+    raise OSError(NOT_PUBLIC.format(host=host, addresses=", ".join(dict.fromkeys(refused)) or "none"))
+
+
+class _PublicHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = self._connect  # http.client's seam for opening the socket
+
+    def _connect(self, address, *args):
+        if self._tunnel_host:  # https through the operator's egress proxy: the proxy is connected to
+            return socket.create_connection(address, *args)
+        return _public_connection(address, *args)
+
+
+class _PublicHTTPSConnection(http.client.HTTPSConnection, _PublicHTTPConnection):
+    pass
+
+
+class _PublicHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, request):
+        return self.do_open(_PublicHTTPConnection, request)
+
+
+class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, request):
+        return self.do_open(_PublicHTTPSConnection, request)
+
+
+def _opener():
+    if settings.FEDERATION_JWKS_ALLOW_PRIVATE_ADDRESSES:
+        return urllib.request.build_opener()
+    # Redirects are followed through the same handlers, so a redirect to a private host is refused too.
+    return urllib.request.build_opener(_PublicHTTPHandler, _PublicHTTPSHandler)
 
 
 def _cache():
@@ -123,7 +200,7 @@ def cache_seconds(cache_control: str | None) -> int:
 def _fetch(url: str) -> tuple[dict, int]:
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=settings.FEDERATION_JWKS_TIMEOUT_SECONDS) as response:
+        with _opener().open(request, timeout=settings.FEDERATION_JWKS_TIMEOUT_SECONDS) as response:
             body = response.read(MAX_JWKS_BYTES + 1)
             cache_control = response.headers.get("Cache-Control")
     except (urllib.error.URLError, OSError, ValueError) as exc:
