@@ -21,6 +21,7 @@ from accounts.connections.credentials import (
     MAX_LIVE_CREDENTIALS,
     client_secret_create,
     client_secret_revoke,
+    ended_tokens_sentence,
     expiry_on,
     live,
 )
@@ -398,20 +399,24 @@ class ProvisioningConnectionAdmin(FederatedCredentialsAdminMixin, OrganizationSc
                 question=f"Revoke the client secret {name} of {connection.name}?",
                 consequences=[
                     used,
-                    "Entra can no longer get access tokens with it at the Token URL (invalid_client); "
-                    "access tokens it already got stay valid until they expire (at most an hour).",
+                    "Entra can no longer get access tokens with it at the Token URL (invalid_client), "
+                    "and the access tokens it already got stop working at once.",
                     "This cannot be undone: issue a new client secret and enter it in Entra.",
                 ],
                 button=f"Revoke client secret {name}",
                 action_url=request.path,
                 opts=self.model._meta,
             )
-        client_secret_revoke(connection=connection, secret_id=credential.pk)
+        revoked = client_secret_revoke(connection=connection, secret_id=credential.pk)
         admin_activity_record(
             action=ActivityAction.CLIENT_SECRET_REVOKED,
             summary=f"Revoked client secret {name} of the OAuth client.",
             target=connection,
             request=request,
         )
-        messages.success(request, f"Client secret {name} revoked; Entra can no longer use it.")
+        messages.success(
+            request,
+            f"Client secret {name} revoked; Entra can no longer use it, and "
+            f"{ended_tokens_sentence(revoked.access_tokens_ended)}.",
+        )
         return self._back(connection, "credentials")

@@ -5,6 +5,7 @@ it in Entra, watches "last used" move to it and then revokes the old one. Option
 the reminders before them are mailed by provisioning_logs.credential_expiry.
 """
 
+import hashlib
 import ipaddress
 import secrets
 from dataclasses import dataclass
@@ -14,8 +15,13 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
-from accounts.connections.models import ConnectionClientSecret, ProvisioningConnection
+from accounts.connections.models import (
+    AccessTokenClientSecret,
+    ConnectionClientSecret,
+    ProvisioningConnection,
+)
 from accounts.exceptions import InvalidAttributeValue, UniquenessConflict
 
 
@@ -146,10 +152,16 @@ def client_secret_create(
     return IssuedSecret(credential=credential, client_id=connection.application.client_id, secret=secret)
 
 
+@dataclass(frozen=True)
+class RevokedSecret:
+    credential: ConnectionClientSecret
+    access_tokens_ended: int  # the access tokens it got, which stopped working with it
+
+
 @transaction.atomic
 def client_secret_revoke(
     *, connection: ProvisioningConnection, secret_id: int | None = None, prefix: str | None = None
-) -> ConnectionClientSecret:
+) -> RevokedSecret:
     """Revoke one secret, named by id (portal) or by the start of the secret (commands)."""
     unrevoked = ConnectionClientSecret.objects.select_for_update().filter(
         connection=connection, revoked_at__isnull=True
@@ -167,7 +179,37 @@ def client_secret_revoke(
         raise InvalidAttributeValue(NO_SUCH_SECRET)
     credential.revoked_at = timezone.now()
     credential.save(update_fields=["revoked_at"])
-    return credential
+    return RevokedSecret(credential=credential, access_tokens_ended=_end_access_tokens_of(credential))
+
+
+def _end_access_tokens_of(credential: ConnectionClientSecret) -> int:
+    """
+    A revoked secret may have leaked: the access tokens it got stop working now (not when they
+    expire), and their refresh tokens with them. Returns how many access tokens were ended.
+    """
+    tokens = get_access_token_model().objects.filter(provisioning_client_secret__client_secret=credential)
+    ended = tokens.count()
+    refresh_tokens = get_refresh_token_model().objects.filter(access_token__in=tokens, revoked__isnull=True)
+    for refresh_token in refresh_tokens:
+        refresh_token.revoke()  # django-oauth-toolkit's: marks it revoked and deletes its access token
+    tokens.delete()
+    return ended
+
+
+def ended_tokens_sentence(count: int) -> str:
+    """What a revocation did to the secret's access tokens, for the admin's message and the command."""
+    if count == 0:
+        return "it had no live access tokens"
+    if count == 1:
+        return "the one access token it got stopped working"
+    return f"the {count} access tokens it got stopped working"
+
+
+def access_token_record_client_secret(*, token: str, credential: ConnectionClientSecret) -> None:
+    """Remember which client secret got the access token `token` (just issued at /o/token/)."""
+    checksum = hashlib.sha256(token.encode()).hexdigest()
+    access_token = get_access_token_model().objects.get(token_checksum=checksum)
+    AccessTokenClientSecret.objects.create(access_token=access_token, client_secret=credential)
 
 
 def client_secret_authenticate(

@@ -143,3 +143,24 @@ class ConnectionClientSecret(Credential):
 
     def __str__(self):
         return f"client secret {self.prefix or '(issued before rotation)'}…"
+
+
+class AccessTokenClientSecret(models.Model):
+    """
+    Which client secret got an access token at /o/token/. django-oauth-toolkit's AccessToken knows
+    only its Application; with this, revoking a leaked secret ends the tokens it got at once
+    instead of leaving them valid for up to an hour.
+    """
+
+    access_token = models.OneToOneField(
+        oauth2_settings.ACCESS_TOKEN_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="provisioning_client_secret",
+    )
+    client_secret = models.ForeignKey(
+        ConnectionClientSecret, on_delete=models.CASCADE, related_name="access_tokens"
+    )
+
+    def __str__(self):
+        return f"access token #{self.access_token_id} of {self.client_secret}"

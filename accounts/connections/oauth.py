@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 from oauth2_provider.models import get_access_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
-from accounts.connections.credentials import client_secret_authenticate
+from accounts.connections.credentials import access_token_record_client_secret, client_secret_authenticate
 from accounts.connections.federation.assertions import AssertionRefused, assertion_authenticate
 from accounts.connections.selectors import connection_exists_for_client
 from accounts.connections.selectors import connection_get_for_application as _connection_of
@@ -78,9 +78,11 @@ class ProvisioningOAuth2Validator(OAuth2Validator):
             connection = _connection_of(self._load_application(client_id, request))
             if connection is None:
                 return verdict
-            if client_secret_authenticate(
+            credential = client_secret_authenticate(
                 connection=connection, secret=secret, client_address=_client_address(request)
-            ):
+            )
+            if credential is not None:
+                request.provisioning_client_secret = credential
                 return True
             verdict = False  # never DOT's check of the Application's own (unusable) secret
         return verdict
@@ -99,6 +101,14 @@ class ProvisioningOAuth2Validator(OAuth2Validator):
         client_id, secret = getattr(request, "client_id", None), getattr(request, "client_secret", None)
         if client_id and secret:  # no secret: another method (a client assertion), or none at all
             yield client_id, secret
+
+    def _save_bearer_token(self, token, request, *args, **kwargs):
+        # DOT's documented seam for storing tokens (inside its transaction): remember which client
+        # secret got the token, so revoking that secret ends it (accounts.connections.credentials).
+        super()._save_bearer_token(token, request, *args, **kwargs)
+        credential = getattr(request, "provisioning_client_secret", None)
+        if credential is not None:
+            access_token_record_client_secret(token=token["access_token"], credential=credential)
 
     def validate_bearer_token(self, token, scopes, request):
         # A provisioning connection's token works only while the admin who authorized it still may

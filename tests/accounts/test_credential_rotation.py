@@ -311,6 +311,37 @@ def test_revoked_client_secret_in_the_body_gets_invalid_client(entra):
     assert (refused.status_code, refused.json()) == (401, INVALID_CLIENT)
 
 
+def test_access_tokens_a_revoked_client_secret_got_stop_working_at_once(entra):
+    second = client_secret_create(connection=entra.connection)
+    [first] = ConnectionClientSecret.objects.exclude(pk=second.credential.pk)
+    got_with_first = [_token(entra.client_id, entra.client_secret).json()["access_token"] for _ in range(2)]
+    got_with_second = _token(entra.client_id, second.secret).json()["access_token"]
+    assert [_works_on_scim(token) for token in got_with_first] == [200, 200]
+
+    revoked = client_secret_revoke(connection=entra.connection, secret_id=first.pk)
+
+    assert revoked.access_tokens_ended == 2
+    assert [_works_on_scim(token) for token in got_with_first] == [401, 401]
+    assert _works_on_scim(got_with_second) == 200
+
+
+def test_a_client_secret_revoked_from_the_command_says_how_many_access_tokens_stopped(entra):
+    second = client_secret_create(connection=entra.connection)
+    token = _token(entra.client_id, entra.client_secret).json()["access_token"]
+    out = StringIO()
+
+    call_command(
+        "revoke_client_secret", "contoso", entra.client_secret[:8], "--connection", "Entra prod", stdout=out
+    )
+
+    assert out.getvalue() == (
+        f"Revoked client secret {entra.client_secret[:8]}… of Entra prod (contoso); "
+        "the one access token it got stopped working.\n"
+    )
+    assert _works_on_scim(token) == 401
+    assert _token(entra.client_id, second.secret).status_code == 200
+
+
 def test_client_id_without_a_secret_gets_invalid_client(entra):
     refused = Client().post(
         "/o/token/", {"grant_type": "client_credentials", "scope": "scim", "client_id": entra.client_id}
@@ -422,6 +453,22 @@ def test_portal_revokes_a_client_secret_after_confirmation(admin_browser, entra)
     assert _token(entra.client_id, entra.client_secret).json() == INVALID_CLIENT
 
 
+def test_portal_revocation_says_the_access_tokens_it_got_stop_working(admin_browser, entra):
+    [first] = ConnectionClientSecret.objects.all()
+    tokens = [_token(entra.client_id, entra.client_secret).json()["access_token"] for _ in range(3)]
+    url = f"/admin/accounts/provisioningconnection/{entra.connection.pk}/client-secrets/{first.pk}/revoke/"
+
+    asked = admin_browser.get(url).content.decode()
+    revoked = admin_browser.post(url, {"confirm": "yes"}, follow=True).content.decode()
+
+    assert "the access tokens it already got stop working at once" in asked
+    assert (
+        f"Client secret {first.prefix}… revoked; Entra can no longer use it, and "
+        "the 3 access tokens it got stopped working."
+    ) in revoked
+    assert [_works_on_scim(token) for token in tokens] == [401, 401, 401]
+
+
 def test_portal_refuses_a_third_client_secret_with_the_message(admin_browser, entra):
     client_secret_create(connection=entra.connection)
 
@@ -483,7 +530,10 @@ def test_revoke_client_secret_command_revokes_the_one_it_names(entra):
         "revoke_client_secret", "contoso", entra.client_secret[:8], "--connection", "Entra prod", stdout=out
     )
 
-    assert out.getvalue() == f"Revoked client secret {entra.client_secret[:8]}… of Entra prod (contoso).\n"
+    assert out.getvalue() == (
+        f"Revoked client secret {entra.client_secret[:8]}… of Entra prod (contoso); "
+        "it had no live access tokens.\n"
+    )
     assert _token(entra.client_id, entra.client_secret).json() == INVALID_CLIENT
     assert _token(entra.client_id, second.secret).status_code == 200
 

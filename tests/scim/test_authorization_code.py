@@ -18,6 +18,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, RefreshToken, get_application_model
 
 from accounts.connections.authorize import NEEDS_ADMIN
+from accounts.connections.credentials import client_secret_revoke
 from accounts.connections.services import ENTRA_REDIRECT_URI, entra_client_create
 from accounts.models import OrganizationRole
 from accounts.services import account_set_role, account_update
@@ -229,6 +230,16 @@ def test_code_exchange_returns_an_hour_long_scim_token_and_a_refresh_token(entra
     body = _tokens(entra, admin)
     assert (body["token_type"], body["expires_in"], body["scope"]) == ("Bearer", 3600, "scim")
     assert body["access_token"] and body["refresh_token"]
+
+
+def test_revoking_the_client_secret_ends_the_code_grants_access_and_refresh_tokens(entra, admin):
+    tokens = _tokens(entra, admin)
+
+    client_secret_revoke(connection=entra.connection, secret_id=entra.connection.client_secrets.get().pk)
+
+    scim = Client().get("/scim/v2/Users", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert scim.status_code == 401
+    assert not RefreshToken.objects.filter(user=admin, revoked__isnull=True).exists()
 
 
 def test_code_exchange_with_client_secret_post_works(entra, admin):

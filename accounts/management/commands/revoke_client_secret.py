@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.connections.credentials import client_secret_revoke, connection_named
+from accounts.connections.credentials import client_secret_revoke, connection_named, ended_tokens_sentence
 from accounts.connections.services import DEFAULT_CONNECTION_NAME
 from accounts.exceptions import AccountsError
 from accounts.models import ActivityAction
@@ -24,12 +24,16 @@ class Command(BaseCommand):
             organization = organization_get(slug=slug)
             target = connection_named(organization=organization, name=connection)
             revoked = client_secret_revoke(connection=target, prefix=prefix)
+            prefix = revoked.credential.prefix
         except AccountsError as exc:
             raise CommandError(exc.message) from None
         admin_activity_record(
             action=ActivityAction.CLIENT_SECRET_REVOKED,
-            summary=f"Revoked client secret {revoked.prefix}… of the OAuth client.",
+            summary=f"Revoked client secret {prefix}… of the OAuth client.",
             target=target,
             command="revoke_client_secret",
         )
-        self.stdout.write(f"Revoked client secret {revoked.prefix}… of {target.name} ({organization.slug}).")
+        self.stdout.write(
+            f"Revoked client secret {prefix}… of {target.name} ({organization.slug}); "
+            f"{ended_tokens_sentence(revoked.access_tokens_ended)}."
+        )
