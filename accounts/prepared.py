@@ -67,6 +67,11 @@ def rows(key, build: Callable[..., QuerySet], *values, using: str = DEFAULT_DB_A
     return [tuple(row) for row in fetched]
 
 
+def forget() -> None:
+    """Drop this thread's statements: each shape is composed and compiled again when next read."""
+    _local.caches = {}
+
+
 def _cache(connection) -> OrderedDict:
     caches = getattr(_local, "caches", None)
     if caches is None:

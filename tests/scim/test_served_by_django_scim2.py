@@ -8,6 +8,7 @@ import pytest
 from django_scim import views as django_scim_views
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
+from accounts import prepared
 from accounts.connections.services import entra_client_create
 from scim import hooks
 from scim.adapters.groups import WorkGroupSCIMGroup
@@ -283,8 +284,21 @@ def _kinds(user_id: str, group_id: str) -> list[tuple]:
 
 
 def test_each_kind_of_request_runs_django_scim2_handlers_adapter_contract_and_hooks(scim, resources, ran):
+    # A filtered page's query is composed by the hooks once per shape (accounts.prepared): first reads.
+    prepared.forget()
     for method, path, body, expected in _kinds(*resources):
         ran.clear()
         response = scim.request(method, path, body)
         assert response.status_code < 300, (method, path, response.body)
         assert expected <= set(ran), (method, path, sorted(expected - set(ran)))
+
+
+def test_a_filtered_page_of_a_shape_already_read_binds_its_values_into_the_hooks_composition(scim, ran):
+    prepared.forget()
+    scim.get('/Users?filter=userName eq "ada@contoso.com"')
+    ran.clear()
+
+    response = scim.get('/Users?filter=userName eq "nobody@contoso.com"')
+
+    assert response.body["totalResults"] == 0
+    assert set(ran) == {"get", "get_many"}
