@@ -111,14 +111,25 @@ def main() -> int:
     # New values in every run: a PATCH that changes nothing writes nothing.
     run = uuid.uuid4().int % 10**9 * 10**6
 
-    names = list(
-        WorkAccount.objects.filter(organization=organization, deleted_at__isnull=True)
+    seeded = list(
+        WorkAccount.objects.filter(
+            organization=organization, deleted_at__isnull=True, external_id__startswith="ext-"
+        )
         .order_by("date_joined")
-        .values_list("user_name", flat=True)[: args.requests]
+        .values_list("user_name", "external_id")[: args.requests]
     )
+    names = [name for name, _ in seeded]
+    external_ids = [external_id for _, external_id in seeded]
     reads = {
         "test_connection": lambda i: f'/scim/v2/Users?filter=userName+eq+"{uuid.uuid4()}"',
         "match": lambda i: f'/scim/v2/Users?filter=userName+eq+"{names[i % len(names)].upper()}"',
+        "external_id": lambda i: (
+            f'/scim/v2/Users?filter=externalId+eq+"{external_ids[i % len(external_ids)]}"'
+        ),
+        # The seeded work e-mail is the userName in lower case (scim_load.py).
+        "email": lambda i: (
+            f'/scim/v2/Users?filter=emails[type+eq+"work"].value+eq+"{names[i % len(names)].lower()}"'
+        ),
         "get": lambda i: f"/scim/v2/Users/{ids[i % len(ids)]}",
     }
 
