@@ -325,16 +325,21 @@ def test_access_tokens_a_revoked_client_secret_got_stop_working_at_once(entra):
     assert _works_on_scim(got_with_second) == 200
 
 
-def test_a_client_secret_revoked_from_the_command_says_how_many_access_tokens_stopped(entra):
-    second = client_secret_create(connection=entra.connection)
-    token = _token(entra.client_id, entra.client_secret).json()["access_token"]
+def _revoke_the_first_secret_by_command(entra) -> str:
     out = StringIO()
-
     call_command(
         "revoke_client_secret", "contoso", entra.client_secret[:8], "--connection", "Entra prod", stdout=out
     )
+    return out.getvalue()
 
-    assert out.getvalue() == (
+
+def test_a_client_secret_revoked_from_the_command_says_how_many_access_tokens_stopped(entra):
+    second = client_secret_create(connection=entra.connection)
+    token = _token(entra.client_id, entra.client_secret).json()["access_token"]
+
+    printed = _revoke_the_first_secret_by_command(entra)
+
+    assert printed == (
         f"Revoked client secret {entra.client_secret[:8]}… of Entra prod (contoso); "
         "the one access token it got stopped working.\n"
     )
@@ -524,13 +529,10 @@ def test_create_client_secret_command_prints_a_second_working_secret(entra):
 
 def test_revoke_client_secret_command_revokes_the_one_it_names(entra):
     second = client_secret_create(connection=entra.connection)
-    out = StringIO()
 
-    call_command(
-        "revoke_client_secret", "contoso", entra.client_secret[:8], "--connection", "Entra prod", stdout=out
-    )
+    printed = _revoke_the_first_secret_by_command(entra)
 
-    assert out.getvalue() == (
+    assert printed == (
         f"Revoked client secret {entra.client_secret[:8]}… of Entra prod (contoso); "
         "it had no live access tokens.\n"
     )
