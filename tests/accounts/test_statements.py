@@ -4,8 +4,9 @@ import datetime
 import uuid
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.attributes import AccountAttributes, ContactValue
@@ -267,3 +268,50 @@ def test_insert_instances_stores_what_bulk_create_stores_and_gives_them_their_ke
 
     assert [stored(row) for row in inserted] == [stored(row) for row in by_orm]
     assert [(row._state.adding, row._state.db) for row in inserted] == [(False, "default")] * 2
+
+
+# Text no JSON or SQL quoting may alter: quotes, backslashes, control and line-separator characters,
+# characters outside the BMP, JSON's and SQL's own syntax.
+TRICKY_TEXT = 'say "hi"\\n\\\\ \t\n\r \u2028 ü 😀 \' ; -- {"a": [1]} null'
+
+
+def test_insert_rows_stores_tricky_values_as_bulk_create_stores_them(organization):
+    cycle = _cycle(organization)
+    tricky = _event_row(
+        cycle,
+        request_body=TRICKY_TEXT,
+        detail=TRICKY_TEXT,
+        identity="null",
+        resource_id=None,
+        modified_properties=[{"name": TRICKY_TEXT, "old": None, "new": {"nested": [TRICKY_TEXT, 1.5, True]}}],
+        created_at=datetime.datetime(
+            2026, 12, 2, 3, 4, 5, 1, tzinfo=datetime.timezone(datetime.timedelta(hours=-7))
+        ),
+    )
+    tricky["cycle"] = None
+    [by_orm] = ProvisioningEvent.objects.bulk_create([ProvisioningEvent(**tricky)])
+
+    # Three rows: more parameters than psycopg caches, so PostgreSQL gets them as JSON rows.
+    keys = insert_rows(ProvisioningEvent, [tricky] * 3)
+
+    def stored(pk):
+        row = ProvisioningEvent.objects.filter(pk=pk).values().get()
+        del row["id"]
+        return row
+
+    assert [stored(key) for key in keys] == [stored(by_orm.pk)] * 3
+    assert stored(keys[0])["request_body"] == TRICKY_TEXT
+
+
+@pytest.mark.postgres
+def test_insert_rows_on_postgresql_sends_any_number_of_rows_beyond_two_as_one_statement_text(organization):
+    if connection.vendor != "postgresql":
+        pytest.skip("the PostgreSQL pass runs it")
+    cycle = _cycle(organization)
+    with CaptureQueriesContext(connection) as captured:
+        for count in (3, 17, 40):
+            insert_rows(ProvisioningEvent, [_event_row(cycle, path=f"/{count}/{i}") for i in range(count)])
+
+    texts = {query["sql"].split(" SELECT ")[0] for query in captured.captured_queries}
+    assert len(texts) == 1  # psycopg converts it once and PostgreSQL may keep it prepared
+    assert ProvisioningEvent.objects.filter(cycle=cycle).count() == 60
