@@ -612,10 +612,11 @@ def run_wrk(target: Target, script: Path, connections: int, duration: float, cpu
         raise RuntimeError(f"wrk printed no result:\n{out.stdout}\n{out.stderr}")
     result = json.loads(line[len("WRKJSON ") :])
     requests = result["requests"]
-    errors = sum(result[k] for k in ("status_errors", "connect", "read", "write", "timeout"))
+    kinds = {k: result[k] for k in ("status_errors", "connect", "read", "write", "timeout") if result[k]}
     return {
         "requests": requests,
-        "errors": errors,
+        "errors": sum(kinds.values()),
+        "error_kinds": kinds,  # status_errors: answers of 400 or more; read: a connection closed under wrk
         "rps": round(requests / (result["duration_us"] / 1e6), 1),
         "p50_ms": round(result["p50_us"] / 1000, 2),
         "p99_ms": round(result["p99_us"] / 1000, 2),
@@ -647,7 +648,7 @@ def measure(target: Target, accounts: list, names: list[str], args, run_dir: Pat
             f"  {target.name:<12} {name:<16} {load['rps']:>7} req/s  p50 {load['p50_ms']:>6} ms  "
             f"p99 {load['p99_ms']:>7} ms  cpu {fmt(load['cpu_ms']):>5} ms/req  "
             f"sql {fmt(checked['statements_mean'])}  events/batch {fmt(load.get('log_events_per_batch'))}  "
-            f"errors {load['errors']} "
+            f"errors {load['errors']} {load['error_kinds'] or ''} "
             f"{'FAILED: ' + checked['failures'][0] if checked['failures'] else ''}",
             flush=True,
         )

@@ -18,7 +18,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from accounts.connections.models import (
-    AccessTokenClientSecret,
+    AccessTokenCredential,
     ConnectionClientSecret,
     ProvisioningConnection,
 )
@@ -179,21 +179,29 @@ def client_secret_revoke(
         raise InvalidAttributeValue(NO_SUCH_SECRET)
     credential.revoked_at = timezone.now()
     credential.save(update_fields=["revoked_at"])
-    return RevokedSecret(credential=credential, access_tokens_ended=_end_access_tokens_of(credential))
+    return RevokedSecret(credential=credential, access_tokens_ended=access_tokens_end(credential))
 
 
-def _end_access_tokens_of(credential: ConnectionClientSecret) -> int:
+def access_tokens_end(credential) -> int:
     """
-    A revoked secret may have leaked: the access tokens it got stop working now (not when they
-    expire), and their refresh tokens with them. Returns how many access tokens were ended.
+    The access tokens a credential (client secret or federated credential) got stop working now,
+    not when they expire, and their refresh tokens with them: a revoked secret may have leaked.
+    Returns how many were ended.
     """
-    tokens = get_access_token_model().objects.filter(provisioning_client_secret__client_secret=credential)
+    tokens = get_access_token_model().objects.filter(
+        **{f"provisioning_credential__{_credential_field(credential)}": credential}
+    )
     ended = tokens.count()
     refresh_tokens = get_refresh_token_model().objects.filter(access_token__in=tokens, revoked__isnull=True)
     for refresh_token in refresh_tokens:
         refresh_token.revoke()  # django-oauth-toolkit's: marks it revoked and deletes its access token
     tokens.delete()
     return ended
+
+
+def _credential_field(credential) -> str:
+    """AccessTokenCredential's field for this kind of credential."""
+    return "client_secret" if isinstance(credential, ConnectionClientSecret) else "federated_credential"
 
 
 def ended_tokens_sentence(count: int) -> str:
@@ -205,11 +213,13 @@ def ended_tokens_sentence(count: int) -> str:
     return f"the {count} access tokens it got stopped working"
 
 
-def access_token_record_client_secret(*, token: str, credential: ConnectionClientSecret) -> None:
-    """Remember which client secret got the access token `token` (just issued at /o/token/)."""
+def access_token_record_credential(*, token: str, credential) -> None:
+    """Remember which credential got the access token `token` (just issued at /o/token/)."""
     checksum = hashlib.sha256(token.encode()).hexdigest()
     access_token = get_access_token_model().objects.get(token_checksum=checksum)
-    AccessTokenClientSecret.objects.create(access_token=access_token, client_secret=credential)
+    AccessTokenCredential.objects.create(
+        access_token=access_token, **{_credential_field(credential): credential}
+    )
 
 
 def client_secret_authenticate(

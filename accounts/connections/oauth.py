@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 from oauth2_provider.models import get_access_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
-from accounts.connections.credentials import access_token_record_client_secret, client_secret_authenticate
+from accounts.connections.credentials import access_token_record_credential, client_secret_authenticate
 from accounts.connections.federation.assertions import AssertionRefused, assertion_authenticate
 from accounts.connections.selectors import connection_exists_for_client
 from accounts.connections.selectors import connection_get_for_application as _connection_of
@@ -64,6 +64,7 @@ class ProvisioningOAuth2Validator(OAuth2Validator):
             return False
         request.client = credential.connection.application
         request.client_id = request.client.client_id
+        request.provisioning_credential = credential
         return True
 
     def _authenticate_connection_secret(self, request) -> bool | None:
@@ -82,7 +83,7 @@ class ProvisioningOAuth2Validator(OAuth2Validator):
                 connection=connection, secret=secret, client_address=_client_address(request)
             )
             if credential is not None:
-                request.provisioning_client_secret = credential
+                request.provisioning_credential = credential
                 return True
             verdict = False  # never DOT's check of the Application's own (unusable) secret
         return verdict
@@ -103,12 +104,12 @@ class ProvisioningOAuth2Validator(OAuth2Validator):
             yield client_id, secret
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
-        # DOT's documented seam for storing tokens (inside its transaction): remember which client
-        # secret got the token, so revoking that secret ends it (accounts.connections.credentials).
+        # DOT's documented seam for storing tokens (inside its transaction): remember which
+        # credential got the token, so revoking that credential ends it (accounts.connections.credentials).
         super()._save_bearer_token(token, request, *args, **kwargs)
-        credential = getattr(request, "provisioning_client_secret", None)
+        credential = getattr(request, "provisioning_credential", None)
         if credential is not None:
-            access_token_record_client_secret(token=token["access_token"], credential=credential)
+            access_token_record_credential(token=token["access_token"], credential=credential)
 
     def validate_bearer_token(self, token, scopes, request):
         # A provisioning connection's token works only while the admin who authorized it still may

@@ -759,6 +759,34 @@ def test_an_admin_removes_a_federated_credential_after_confirming(admin_browser,
     assert not FederatedCredential.objects.exists()
 
 
+def test_removing_a_federated_credential_ends_the_access_tokens_it_got(
+    admin_browser, credential, issuer, entra
+):
+    tokens = [token_request(issuer.assertion()).json()["access_token"] for _ in range(2)]
+    by_secret = (
+        Client()
+        .post(
+            "/o/token/",
+            {"grant_type": "client_credentials", "scope": "scim"},
+            headers={
+                "Authorization": "Basic "
+                + base64.b64encode(f"{entra.client_id}:{entra.client_secret}".encode()).decode()
+            },
+        )
+        .json()["access_token"]
+    )
+    assert [scim_users(token).status_code for token in tokens] == [200, 200]
+    url = f"{page_of(credential.connection)}/federated-credentials/{credential.pk}/remove/"
+
+    asked = admin_browser.get(url).content.decode()
+    done = admin_browser.post(url, {"confirm": "yes"}, follow=True).content.decode()
+
+    assert "the access tokens it already got stop working at once" in asked
+    assert f"Federated credential {SUBJECT} removed; the 2 access tokens it got stopped working." in done
+    assert [scim_users(token).status_code for token in tokens] == [401, 401]
+    assert scim_users(by_secret).status_code == 200  # the connection's client secret got this one
+
+
 def test_support_staff_see_federated_credentials_but_cannot_add_them(support_browser, credential):
     html = support_browser.get(f"{page_of(credential.connection)}/change/").content.decode()
     assert f'id="federated-credential-{credential.pk}"' in html

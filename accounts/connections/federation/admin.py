@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.connections.confirm import confirmation_page, confirmed
+from accounts.connections.credentials import ended_tokens_sentence
 from accounts.connections.federation.forms import FederatedCredentialForm
 from accounts.connections.federation.services import (
     default_audience,
@@ -113,22 +114,26 @@ class FederatedCredentialsAdminMixin:
                 title="Remove federated credential?",
                 question=f"Remove the federated credential {credential.subject} of {credential.issuer}?",
                 consequences=[
-                    "Entra can no longer get new tokens with it (tokens already issued stay valid "
-                    "until they expire, at most an hour).",
+                    "Entra can no longer get tokens with it, and the access tokens it already got "
+                    "stop working at once.",
                     "Add it again to undo this.",
                 ],
                 button="Remove federated credential",
                 action_url=request.path,
                 opts=self.model._meta,
             )
-        federated_credential_remove(connection=connection, credential_id=credential.pk)
+        removed = federated_credential_remove(connection=connection, credential_id=credential.pk)
         admin_activity_record(
             action=ActivityAction.CHANGED,
             summary=f"Removed federated credential {credential.subject} of {credential.issuer}.",
             target=connection,
             request=request,
         )
-        messages.success(request, f"Federated credential {credential.subject} removed.")
+        messages.success(
+            request,
+            f"Federated credential {credential.subject} removed; "
+            f"{ended_tokens_sentence(removed.access_tokens_ended)}.",
+        )
         return HttpResponseRedirect(
             reverse("admin:accounts_provisioningconnection_change", args=[connection.pk]) + f"#{SECTION}"
         )

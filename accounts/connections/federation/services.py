@@ -1,10 +1,12 @@
 """Adding and removing a connection's federated credentials (what an admin configures)."""
 
 import json
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from accounts.connections.credentials import access_tokens_end
 from accounts.connections.federation.keys import jwks_url_clean, parse_jwks, pasted_jwks_clean
 from accounts.connections.federation.models import FederatedCredential
 from accounts.connections.models import ProvisioningConnection
@@ -92,15 +94,22 @@ def federated_credential_create(
         raise UniquenessConflict(TAKEN.format(subject=subject, issuer=issuer)) from None
 
 
+@dataclass(frozen=True)
+class RemovedCredential:
+    credential: FederatedCredential
+    access_tokens_ended: int  # the access tokens it got, which stopped working with it
+
+
 @transaction.atomic
 def federated_credential_remove(
     *, connection: ProvisioningConnection, credential_id: int
-) -> FederatedCredential:
+) -> RemovedCredential:
     credential = connection.federated_credentials.filter(pk=credential_id).first()
     if credential is None:
         raise InvalidAttributeValue("No such federated credential on this connection.")
+    ended = access_tokens_end(credential)  # before the delete, which takes their records with it
     credential.delete()
-    return credential
+    return RemovedCredential(credential=credential, access_tokens_ended=ended)
 
 
 def federated_credential_description(credential: FederatedCredential, *, token_url: str) -> dict:
