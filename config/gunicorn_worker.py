@@ -24,7 +24,7 @@ import time
 from functools import partial
 from selectors import EVENT_READ
 
-from gunicorn.workers.gthread import TConn, ThreadWorker
+from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
 
 def _int(name: str, default: int) -> int:
@@ -77,6 +77,8 @@ class BufferingWorker(ThreadWorker):
         self.reading: set[TConn] = set()
         # Requests handed to the thread pool and not finished yet (main thread only).
         self.queued = 0
+        # When a stopping worker closes the connections that are still idle (set once it stops).
+        self.idle_deadline: float | None = None
 
     # Connections reach the thread pool only with a whole request in hand -----------------------
 
@@ -100,6 +102,9 @@ class BufferingWorker(ThreadWorker):
         self.poller.unregister(client)
         self.keepalived_conns.remove(conn)
         self._read(conn)
+        # Its request is here already (the poll said so): read it now, not one poll later, when a
+        # stopping worker would have taken the connection for an idle one.
+        self._on_readable(conn, conn.sock)
 
     def _read(self, conn):
         conn.sock.setblocking(False)
@@ -218,10 +223,17 @@ class BufferingWorker(ThreadWorker):
     def murder_pending(self):
         super().murder_pending()
         now = time.monotonic()
+        if not self.alive and self.idle_deadline is None:
+            # Stopping (recycled, restarted, shut down): as gunicorn does for kept-alive connections,
+            # an idle one stays open STOP_KEEPALIVE_LINGER at most, and a request arriving on it
+            # meanwhile is answered with "Connection: close". Closing it at once lost a request the
+            # client had just sent (a POST it cannot know whether to resend).
+            self.idle_deadline = now + STOP_KEEPALIVE_LINGER
         for conn in list(self.reading):
             if conn.draining or not conn.started:
-                # Idle connections go at once when the worker stops.
-                if now >= conn.timeout or not self.alive and not conn.started:
+                if self.idle_deadline is not None and not conn.started:
+                    conn.timeout = min(conn.timeout, self.idle_deadline)
+                if now >= conn.timeout:
                     self._close(conn)
             elif now >= conn.timeout:
                 self._refuse(

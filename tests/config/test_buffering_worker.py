@@ -1,10 +1,12 @@
 """
 config/gunicorn_worker.py under config/gunicorn.py, in a real gunicorn (serving a one-second WSGI
 application): overload refused at once with 503 and Retry-After (SCIM JSON under /scim/), a trickling
-client cut off with 408, an overlong request line refused with 414, a 16 KiB one served.
+client cut off with 408, an overlong request line refused with 414, a 16 KiB one served, and no
+request lost on a kept-alive connection when a worker is recycled.
 """
 
 import contextlib
+import http.client
 import json
 import socket
 import threading
@@ -115,3 +117,56 @@ def test_a_16_kib_request_line_and_a_body_are_served(worker):
 
     assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
     assert b"\r\nread 5 bytes\r\n" in answer
+
+
+def test_workers_recycled_under_keep_alive_load_answer_every_request_they_were_sent(tmp_path):
+    # Entra reuses its connections; a worker recycled (GUNICORN_MAX_REQUESTS) or restarted must
+    # answer what already arrived on them, with "Connection: close", not drop it: a POST whose
+    # connection closes without an answer cannot be safely sent again.
+    port = free_port()
+    env = base_environment(
+        PORT=str(port),
+        WEB_CONCURRENCY="2",
+        GUNICORN_THREADS="2",
+        GUNICORN_MAX_REQUESTS="40",
+        GUNICORN_MAX_REQUESTS_JITTER="0",
+        SLOW_APP_SECONDS="0.002",
+        PYTHONPATH="tests/config",
+    )
+    server = Server(
+        f"{BIN}/gunicorn slow_app:application -c config/gunicorn.py", env, port, tmp_path / "web.log"
+    )
+    lost, answered = [], []
+
+    def client(number: int):
+        connection = None
+        for i in range(60):
+            if connection is None:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            body = f"client {number} request {i}".encode()
+            try:
+                connection.request(
+                    "POST", "/scim/v2/Users", body=body, headers={"Content-Type": "text/plain"}
+                )
+                response = connection.getresponse()
+                answered.append(response.read())
+            except (http.client.HTTPException, OSError) as exc:
+                lost.append(repr(exc))
+                response = None
+            if response is None or response.getheader("Connection", "").lower() == "close":
+                connection.close()
+                connection = None
+
+    try:
+        clients = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+        for thread in clients:
+            thread.start()
+        for thread in clients:
+            thread.join()
+        recycled = server.log().count("Autorestarting worker")
+    finally:
+        server.stop()
+
+    assert recycled >= 4
+    assert lost == []
+    assert len(answered) == 8 * 60
