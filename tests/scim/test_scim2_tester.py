@@ -55,7 +55,7 @@ def test_scim2_cli_test_command_exits_zero(server):
     lines = result.stdout.splitlines()
     failed = [
         f"{line} {reason.strip()}"
-        for line, reason in zip(lines, lines[1:] + [""])
+        for line, reason in zip(lines, lines[1:] + [""], strict=True)
         if line.startswith(("DEVIATION", "ERROR", "CRITICAL"))
     ]
     assert result.returncode == 0, (failed, result.stderr[-2000:])
