@@ -14,6 +14,7 @@ class AccountsConfig(AppConfig):
         # accounts.models) so that accounts.models does not import the module that imports it.
         import_module("accounts.connections.models")
         import_module("accounts.connections.federation.models")
+        import_module("accounts.connections.issued_tokens")
 
     def ready(self):
         from accounts import sso_admin  # noqa: F401  (registers the SSO configuration admin)

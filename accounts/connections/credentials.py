@@ -17,8 +17,8 @@ from django.db.models import Q
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
+from accounts.connections.issued_tokens import AccessTokenCredential
 from accounts.connections.models import (
-    AccessTokenCredential,
     ConnectionClientSecret,
     ProvisioningConnection,
 )
