@@ -41,6 +41,8 @@ def test_an_admin_rotates_the_client_secret_and_revokes_the_old_one(
     old_row.get_by_role("link", name="Revoke client secret").click()
     page.get_by_role("button", name="Revoke client secret").click()
 
-    expect(page.locator(".messagelist")).to_contain_text("revoked; Entra can no longer use it.")
+    expect(page.locator(".messagelist")).to_contain_text(
+        "revoked; Entra can no longer use it, and it had no live access tokens."
+    )
     expect(page.locator("#client-secrets .credential-status")).to_contain_text(["Active", "Revoked"])
     assert secret[:8] in page.locator("#client-secrets tr", has_text="Active").inner_text()
