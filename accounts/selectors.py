@@ -1,12 +1,13 @@
 """Reads of organizations, work accounts and groups. Every account query starts from live_accounts()."""
 
 import functools
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import F, Prefetch, QuerySet, Value
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models import BooleanField, CharField, F, PositiveSmallIntegerField, Prefetch, QuerySet, Value
+from django.db.models.functions import Cast, Coalesce, NullIf
 
 from accounts import prepared
 from accounts.attributes import ADDRESS_PARTS, SIMPLE_FIELDS, AccountAttributes, ContactValue, PostalAddress
@@ -146,29 +147,64 @@ def accounts_from_rows(rows: list[tuple]) -> list[WorkAccount]:
 
 def load_values_and_groups(accounts: list[WorkAccount]) -> None:
     """
-    The values and groups of the accounts, in two statements compiled once per number of
-    accounts (accounts.prepared), in the order with_values_and_groups prefetches them.
+    The values and groups of the accounts, in one statement compiled once per number of accounts
+    (accounts.prepared): the value rows and the membership rows as one UNION ALL, in the order
+    with_values_and_groups prefetches each. A statement fewer per read: every round trip costs
+    about 50 µs of CPU on the client side (issue 15).
     """
     if not accounts:
         return
     ids = tuple(account.pk for account in accounts)
     values = {account_id: [] for account_id in ids}
-    for account_id, *row in prepared.rows(("account-values", len(ids)), _values_query, *ids):
-        values[account_id].append(tuple(row))
     groups = {account_id: [] for account_id in ids}
-    for account_id, *group in prepared.rows(("account-groups", len(ids)), _groups_query, *ids):
-        groups[account_id].append(tuple(group))
+    for account_id, attribute, _position, display, kind, *rest in prepared.rows(
+        ("account-values-and-groups", len(ids)), _values_and_groups_query, *ids
+    ):
+        if attribute == _MEMBERSHIP_ROW:
+            groups[account_id].append((uuid.UUID(kind), display))
+        else:
+            primary, value, *parts = rest
+            values[account_id].append((attribute, kind, primary, display, value, *parts))
     for account in accounts:
         setattr(account, _LOADED_VALUES, values[account.pk])
         setattr(account, _LOADED_GROUPS, groups[account.pk])
 
 
-def _values_query(*account_ids):
-    return (
+# What a membership row of _values_and_groups_query has in the attribute column (no value's
+# attribute: those are ValueAttribute's).
+_MEMBERSHIP_ROW = "#group"
+
+
+def _values_and_groups_query(*account_ids):
+    """
+    (account, attribute, position, display, type, primary, value, *address parts) of each value;
+    and of each membership (account, "#group", 0, the group's displayName, its id as text, …NULL),
+    ordered by account, attribute, position, display: values as VALUE_ORDER, an account's groups by
+    displayName as GROUP_ORDER.
+    """
+    # .order_by(): no ordering of the models' own Meta inside the compound statement.
+    values = (
         WorkAccountValue.objects.filter(account_id__in=account_ids)
-        .order_by("account_id", *VALUE_ORDER)
-        .values_list("account_id", *VALUE_COLUMNS)
+        .order_by()
+        .values_list(
+            "account_id", "attribute", "position", "display", "type", "primary", "value", *ADDRESS_PARTS
+        )
     )
+    text = CharField()
+    memberships = (
+        GroupMembership.objects.filter(account_id__in=account_ids)
+        .order_by()
+        .values_list(
+            "account_id",
+            Value(_MEMBERSHIP_ROW, output_field=text),
+            Value(0, output_field=PositiveSmallIntegerField()),
+            "group__display_name",
+            Cast("group_id", output_field=text),
+            Value(False, output_field=BooleanField()),
+            *[Value(None, output_field=text) for _ in range(1 + len(ADDRESS_PARTS))],
+        )
+    )
+    return values.union(memberships, all=True).order_by("account_id", "attribute", "position", "display")
 
 
 def _groups_query(*account_ids):

@@ -1,7 +1,7 @@
 """
 The statements each User read Entra sends costs (issue 15), exactly: the bearer token with its
 connection and organization in one, the page (or the account) in one, its values and its groups
-in one each. A statement added to any of these reads fails its test.
+together in one. A statement added to any of these reads fails its test.
 """
 
 import uuid
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_provisioni
 
 AUTHENTICATION = 1  # the token, its connection and organization (one row)
 PAGE = 1  # the filtered page (no COUNT: the first page is not full)
-VALUES_AND_GROUPS = 2  # the page's emails/phoneNumbers/addresses, then its groups
+VALUES_AND_GROUPS = 1  # the page's emails/phoneNumbers/addresses and its groups, one UNION ALL
 TEST_CONNECTION = AUTHENTICATION + PAGE  # nothing found: nothing more to read
 MATCH = AUTHENTICATION + PAGE + VALUES_AND_GROUPS
 GET_BY_ID = AUTHENTICATION + 1 + VALUES_AND_GROUPS
@@ -98,3 +98,29 @@ def test_a_repeated_match_costs_what_the_first_did(scim, ada):
     third = read_costs(scim, '/Users?filter=userName eq "Ada@Contoso.com"', expected_results=1)
 
     assert (first, second, third) == (MATCH, TEST_CONNECTION, MATCH)
+
+
+def test_a_user_read_alone_has_the_values_and_groups_of_the_same_user_in_a_page(
+    scim, create_user, make_group
+):
+    # The read alone loads them in one UNION ALL; a cursor page prefetches them with the ORM.
+    user = create_user(
+        "grace@contoso.com",
+        emails=[
+            {"value": "grace@contoso.com", "type": "work", "primary": True},
+            {"value": "grace@home.example", "type": "home"},
+        ],
+        phoneNumbers=[{"value": "+1 555 0100", "type": "work"}, {"value": "+1 555 0101", "type": "mobile"}],
+        addresses=[{"type": "work", "streetAddress": "1 Main St", "locality": "Redmond", "country": "US"}],
+    )
+    create_user("other@contoso.com")
+    for name in ("Zeta", "alpha", "Mu", "Émigrés"):
+        make_group(name, members=[user["id"]])
+
+    alone = scim.get(f"/Users/{user['id']}").body
+    page = scim.get('/Users?filter=userName eq "grace@contoso.com"').body["Resources"][0]
+    by_cursor = [r for r in scim.get("/Users?cursor&count=10").body["Resources"] if r["id"] == user["id"]][0]
+
+    for key in ("emails", "phoneNumbers", "addresses", "groups"):
+        assert alone[key] == page[key] == by_cursor[key], key
+    assert len(alone["groups"]) == 4
