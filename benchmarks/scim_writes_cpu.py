@@ -81,6 +81,7 @@ def main() -> int:
     import json
 
     from django.db import connection
+    from django.db.models.functions import Lower
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
@@ -111,9 +112,15 @@ def main() -> int:
     # New values in every run: a PATCH that changes nothing writes nothing.
     run = uuid.uuid4().int % 10**9 * 10**6
 
+    # Seeded accounts whose work e-mail is still the seeded one (the PATCH scenario replaces it).
     seeded = list(
         WorkAccount.objects.filter(
-            organization=organization, deleted_at__isnull=True, external_id__startswith="ext-"
+            organization=organization,
+            deleted_at__isnull=True,
+            external_id__startswith="ext-",
+            multi_values__attribute="emails",
+            multi_values__type="work",
+            multi_values__value=Lower("user_name"),
         )
         .order_by("date_joined")
         .values_list("user_name", "external_id")[: args.requests]
