@@ -21,19 +21,24 @@ from tests.config.server_process import BIN, Server, base_environment, free_port
 pytestmark = [pytest.mark.live_server_process, pytest.mark.sqlite_pass_only]
 
 
+def _slow_app_server(directory, **settings: str) -> Server:
+    """The web command's gunicorn configuration serving tests/config/slow_app.py on a free port."""
+    port = free_port()
+    env = base_environment(PORT=str(port), PYTHONPATH="tests/config", **settings)
+    return Server(
+        f"{BIN}/gunicorn slow_app:application -c config/gunicorn.py", env, port, directory / "web.log"
+    )
+
+
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("buffering-worker")
-    port = free_port()
-    env = base_environment(
-        PORT=str(port),
+    server = _slow_app_server(
+        tmp_path_factory.mktemp("buffering-worker"),
         WEB_CONCURRENCY="1",
         GUNICORN_THREADS="1",
         GUNICORN_MAX_QUEUED="2",
         GUNICORN_REQUEST_READ_TIMEOUT="2",
-        PYTHONPATH="tests/config",
     )
-    server = Server(f"{BIN}/gunicorn slow_app:application -c config/gunicorn.py", env, port, tmp / "web.log")
     yield server
     server.stop()
 
@@ -123,18 +128,13 @@ def test_workers_recycled_under_keep_alive_load_answer_every_request_they_were_s
     # Entra reuses its connections; a worker recycled (GUNICORN_MAX_REQUESTS) or restarted must
     # answer what already arrived on them, with "Connection: close", not drop it: a POST whose
     # connection closes without an answer cannot be safely sent again.
-    port = free_port()
-    env = base_environment(
-        PORT=str(port),
+    server = _slow_app_server(
+        tmp_path,
         WEB_CONCURRENCY="2",
         GUNICORN_THREADS="2",
         GUNICORN_MAX_REQUESTS="40",
         GUNICORN_MAX_REQUESTS_JITTER="0",
         SLOW_APP_SECONDS="0.002",
-        PYTHONPATH="tests/config",
-    )
-    server = Server(
-        f"{BIN}/gunicorn slow_app:application -c config/gunicorn.py", env, port, tmp_path / "web.log"
     )
     lost, answered = [], []
 
@@ -142,7 +142,7 @@ def test_workers_recycled_under_keep_alive_load_answer_every_request_they_were_s
         connection = None
         for i in range(60):
             if connection is None:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
             body = f"client {number} request {i}".encode()
             try:
                 connection.request(
