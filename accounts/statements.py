@@ -345,7 +345,8 @@ class _RowsInsert:
         with connection.cursor() as cursor:
             with transaction.mark_for_rollback_on_error(using=using):
                 cursor.execute(sql, params)
-            return [] if self.ignore_conflicts else [row[0] for row in cursor.fetchall()]
+            # As the ORM reads a key back (SQLite returns a UUID as its hex text).
+            return [] if self.ignore_conflicts else [self.pk.to_python(row[0]) for row in cursor.fetchall()]
 
     # PostgreSQL: the rows as one JSON parameter --------------------------------------------------
     #

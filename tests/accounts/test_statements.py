@@ -315,3 +315,46 @@ def test_insert_rows_on_postgresql_sends_any_number_of_rows_beyond_two_as_one_st
     texts = {query["sql"].split(" SELECT ")[0] for query in captured.captured_queries}
     assert len(texts) == 1  # psycopg converts it once and PostgreSQL may keep it prepared
     assert ProvisioningEvent.objects.filter(cycle=cycle).count() == 60
+
+
+def test_no_signal_receiver_listens_to_work_account_saves():
+    # accounts.services.work_accounts._insert_account writes a new account without Model.save(),
+    # so it sends no pre_save/post_save: a receiver connected for WorkAccount must make it save().
+    from django.db.models.signals import post_save, pre_save
+
+    assert pre_save._live_receivers(WorkAccount) == ([], [])
+    assert post_save._live_receivers(WorkAccount) == ([], [])
+
+
+def test_a_created_account_is_stored_as_save_stores_it(organization):
+    from accounts.attributes import AccountAttributes
+
+    created = account_create(
+        organization=organization,
+        attributes=AccountAttributes(
+            user_name="ada@contoso.com", display_name="Ada", password="a-long-enough-passphrase-42"
+        ),
+    ).account
+    by_save = WorkAccount(
+        organization=organization,
+        user_name="grace@contoso.com",
+        display_name="Ada",
+        date_joined=created.date_joined,
+        updated_at=created.updated_at,
+        role=created.role,
+    )
+    by_save.set_password("a-long-enough-passphrase-42")
+    by_save.save(force_insert=True)
+
+    def stored(pk):
+        row = WorkAccount.objects.filter(pk=pk).values().get()
+        return {
+            name: value
+            for name, value in row.items()
+            if name not in ("id", "user_name", "password", "security_stamp")
+        }
+
+    assert stored(created.pk) == stored(by_save.pk)  # a random security stamp each, as save() gives
+    assert WorkAccount.objects.get(pk=created.pk).security_stamp is not None
+    assert WorkAccount.objects.get(pk=created.pk).check_password("a-long-enough-passphrase-42")
+    assert created._state.adding is False and created._password is None
