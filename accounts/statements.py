@@ -204,16 +204,8 @@ def _isoformat(value):
     return value.isoformat()
 
 
-class _NotCarried(Exception):
-    """A prepared value JSON rows cannot carry: the batch goes as VALUES."""
-
-
 def _json_value(value):
-    # psycopg's Jsonb wrapper, which JSONField.get_db_prep_save returns on PostgreSQL. Its None is
-    # the JSON null the column stores, which json_populate_recordset would make SQL NULL.
-    if value.obj is None:
-        raise _NotCarried
-    return value.obj
+    return value.obj  # psycopg's Jsonb wrapper, which JSONField.get_db_prep_save returns on PostgreSQL
 
 
 # How a prepared value of each internal type is written into the JSON rows, so that PostgreSQL
@@ -333,13 +325,8 @@ class _RowsInsert:
                 if isinstance(value, Model):  # a foreign key given as the instance
                     value = value.pk
                 params.append(prep(value, connection))
-        document = (
-            self._json_rows(params)
-            if len(params) > PSYCOPG_CACHED_PARAMS and self._as_json_rows(connection)
-            else None
-        )
-        if document is not None:
-            sql, params = self._json_statement(connection), [document]
+        if len(params) > PSYCOPG_CACHED_PARAMS and self._as_json_rows(connection):
+            sql, params = self._json_statement(connection), [self._json_rows(params)]
         else:
             sql = self._statement(connection, len(rows))
         with connection.cursor() as cursor:
@@ -365,22 +352,19 @@ class _RowsInsert:
             self._json_encoders = [_json_encoder(field) for field in self.fields]
         return all(encoder is not None for encoder in self._json_encoders)
 
-    def _json_rows(self, params: list) -> str | None:
-        """The rows as a JSON array of objects by column; None when a value cannot be carried."""
+    def _json_rows(self, params: list) -> str:
+        """The rows as a JSON array of objects by column."""
         columns = [field.column for field in self.fields]
         width = len(columns)
-        try:
-            documents = [
-                {
-                    column: None if value is None else encode(value)
-                    for column, encode, value in zip(
-                        columns, self._json_encoders, params[start : start + width], strict=True
-                    )
-                }
-                for start in range(0, len(params), width)
-            ]
-        except _NotCarried:
-            return None
+        documents = [
+            {
+                column: None if value is None else encode(value)
+                for column, encode, value in zip(
+                    columns, self._json_encoders, params[start : start + width], strict=True
+                )
+            }
+            for start in range(0, len(params), width)
+        ]
         return json.dumps(documents, ensure_ascii=False, separators=(",", ":"))
 
     def _json_statement(self, connection) -> str:
