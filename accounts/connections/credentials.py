@@ -18,10 +18,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from accounts.connections.issued_tokens import AccessTokenCredential
-from accounts.connections.models import (
-    ConnectionClientSecret,
-    ProvisioningConnection,
-)
+from accounts.connections.models import ConnectionClientSecret, ProvisioningConnection
 from accounts.exceptions import InvalidAttributeValue, UniquenessConflict
 
 
