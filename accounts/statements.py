@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.operations import BaseDatabaseOperations
-from django.db.models import Field, Model, QuerySet, Value
+from django.db.models import BooleanField, CharField, Field, Model, QuerySet, TextField, Value
 from django.db.models.constants import OnConflict
 from django.db.models.sql import UpdateQuery
 
@@ -295,6 +295,30 @@ def insert_rows(
 _INSERTS: dict = {}
 
 
+# Field classes whose get_db_prep_save returns a value of these exact types as it is (the
+# to_python of a value already right): that per-value work of the ORM is skipped, 0.6 µs of each
+# of a provisioning event's 24 columns (a quarter of the log flusher's CPU, issue 15). Integers
+# are not among them: on psycopg 3 the ORM wraps them in the column's own integer type.
+_UNCHANGED_BY_PREP = {
+    CharField: (str, type(None)),
+    TextField: (str, type(None)),
+    BooleanField: (bool, type(None)),
+}
+
+
+def _preparer(field: Field) -> Callable:
+    """field.get_db_prep_save, but for a value of a type it would return unchanged."""
+    prep = field.get_db_prep_save
+    unchanged = _UNCHANGED_BY_PREP.get(type(field))
+    if unchanged is None:
+        return prep
+
+    def prepared(value, connection):
+        return value if type(value) in unchanged else prep(value, connection)
+
+    return prepared
+
+
 # psycopg keeps the conversion of a statement's text only up to this many parameters
 # (psycopg._queries.MAX_CACHED_STATEMENT_PARAMS).
 PSYCOPG_CACHED_PARAMS = 50
@@ -312,9 +336,10 @@ class _RowsInsert:
         self.ignore_conflicts = ignore_conflicts
         self._sql: dict = {}  # (vendor, rows) -> SQL
         self._json_encoders: list | None = None  # per field, how its prepared value goes into JSON
+        self._prepare = [(field, field.name, _preparer(field)) for field in self.fields]
 
     def run(self, rows: list[dict] | list[Model], connection, using: str) -> list:
-        prepare = [(field, field.name, field.get_db_prep_save) for field in self.fields]
+        prepare = self._prepare
         params = []
         for row in rows:
             if isinstance(row, Model):  # an unsaved instance: each value as bulk_create reads it

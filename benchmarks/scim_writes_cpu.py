@@ -69,6 +69,7 @@ def main() -> int:
     parser.add_argument("--log", action="store_true", help="provisioning log on")
     parser.add_argument("--statements", action="store_true", help="print one request's SQL")
     parser.add_argument("--profile", help="cProfile this scenario")
+    parser.add_argument("--profile-output", help="and write its pstats file here")
     parser.add_argument("--instructions", action="store_true", help="instructions per request (callgrind)")
     args = parser.parse_args()
     if args.instructions:
@@ -173,6 +174,8 @@ def main() -> int:
             for i in range(args.requests):
                 request(name, i)
             profiler.disable()
+            if args.profile_output:
+                profiler.dump_stats(args.profile_output)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
             continue

@@ -9,7 +9,6 @@ counted on the connection's health (recording_failures) and the request's answer
 
 import dataclasses
 import functools
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,7 +42,7 @@ from provisioning_logs.models import (
     Status,
 )
 from provisioning_logs.redaction import redacted_property
-from provisioning_logs.storable import storable, storable_text
+from provisioning_logs.storable import storable_json, storable_text
 
 
 logger = logging.getLogger(__name__)
@@ -314,8 +313,8 @@ def _event_fields(record: EventRecord, cycle: ProvisioningCycle, now: datetime) 
         identity=(record.identity or "")[:255],
         scim_type=(record.scim_type or "")[:32],
         detail=record.detail or (NO_CHANGE_NEEDED if record.skipped else " ".join(record.warnings)),
-        modified_properties=storable(
-            [_jsonable(redacted_property(*change)) for change in record.modified_properties]
+        modified_properties=storable_json(
+            [redacted_property(*change) for change in record.modified_properties], default=_json_default
         ),
         request_body=record.request_body,
         reference_failure=record.reference_failure and record.http_status >= 400,
@@ -324,12 +323,18 @@ def _event_fields(record: EventRecord, cycle: ProvisioningCycle, now: datetime) 
 
 def _storable_record(record: EventRecord) -> EventRecord:
     """The record with every text field storable (lone surrogates, NUL escaped)."""
-    texts = {
-        field.name: storable_text(getattr(record, field.name))
-        for field in dataclasses.fields(record)
-        if isinstance(getattr(record, field.name), str)
-    }
-    return dataclasses.replace(record, **texts)
+    texts = {}
+    for name in _RECORD_FIELDS:
+        value = getattr(record, name)
+        if isinstance(value, str):
+            text = storable_text(value)
+            if text is not value:
+                texts[name] = text
+    # Nearly every record is storable as it is: no copy (a tenth of the flusher's CPU, issue 15).
+    return dataclasses.replace(record, **texts) if texts else record
+
+
+_RECORD_FIELDS = tuple(field.name for field in dataclasses.fields(EventRecord))
 
 
 # Requests that could not be recorded (counted in the database; in this process while it refuses).
@@ -468,10 +473,6 @@ _RESTARTED = Statement(
     pk=ProvisioningCycle._meta.pk,
     threshold=ProvisioningCycle._meta.get_field("count_lookup"),
 )
-
-
-def _jsonable(value):
-    return json.loads(json.dumps(value, default=_json_default))
 
 
 def _json_default(value):

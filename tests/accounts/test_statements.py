@@ -8,6 +8,8 @@ from django.db import DatabaseError, connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy
 
 from accounts.attributes import AccountAttributes, ContactValue
 from accounts.connections.services import connection_get_or_create
@@ -301,6 +303,33 @@ def test_insert_rows_stores_tricky_values_as_bulk_create_stores_them(organizatio
 
     assert [stored(key) for key in keys] == [stored(by_orm.pk)] * 3
     assert stored(keys[0])["request_body"] == TRICKY_TEXT
+
+
+@pytest.mark.parametrize("rows", [1, 3], ids=["values", "json-rows"])
+def test_insert_rows_converts_values_of_another_type_as_bulk_create_converts_them(organization, rows):
+    # Text and booleans of the column's own type skip the ORM's preparation; anything else gets it.
+    cycle = _cycle(organization)
+    converted = _event_row(
+        cycle,
+        method=gettext_lazy("PATCH"),
+        path=SafeString("/scim/v2/Users/<1>"),
+        identity=12345,
+        detail=uuid.UUID("6f1c1e9a-0000-4000-8000-000000000002"),
+        reference_failure=1,
+        external_id=None,
+    )
+    del converted["external_id"]  # left out: the field's default
+    [by_orm] = ProvisioningEvent.objects.bulk_create([ProvisioningEvent(**converted)])
+
+    keys = insert_rows(ProvisioningEvent, [converted] * rows)
+
+    def stored(pk):
+        row = ProvisioningEvent.objects.filter(pk=pk).values().get()
+        del row["id"]
+        return row
+
+    assert [stored(key) for key in keys] == [stored(by_orm.pk)] * rows
+    assert (stored(keys[0])["identity"], stored(keys[0])["reference_failure"]) == ("12345", True)
 
 
 @pytest.mark.postgres

@@ -19,7 +19,7 @@ from provisioning_logs.health import health_of
 from provisioning_logs.health_summary import health_summary
 from provisioning_logs.models import ConnectionHealth, ProvisioningEvent
 from provisioning_logs.services import recording_failures_total
-from provisioning_logs.storable import storable, storable_text
+from provisioning_logs.storable import storable, storable_json, storable_text
 from tests.conftest import entra_user
 
 
@@ -48,6 +48,25 @@ def test_storable_text_escapes_nul_and_lone_surrogates_only():
 def test_storable_reaches_keys_and_nested_values():
     stored = storable({SURROGATE: [NUL, {"k": SURROGATE}], "n": 1})
     assert stored == {"\\ud800": ["\\u0000", {"k": "\\ud800"}], "n": 1}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [{"name": "displayName", "old": "Ada", "new": "Ada Lovelace"}],
+        [{"name": "title", "old": None, "new": ["é", "😀", 1, 1.5, True, None]}],
+        [{"name": "note", "new": "a literal \\u0000 and \\ud800, not the characters"}],
+        [{SURROGATE: [NUL, {"k": SURROGATE}], "n": 1}],
+        [{"name": "x", "new": f"a{NUL}b\udfff 😀"}],
+    ],
+    ids=["plain", "beyond-bmp", "escaped-text", "unstorable-keys", "unstorable-values"],
+)
+def test_storable_json_is_the_json_round_trip_made_storable(value):
+    assert storable_json(value) == storable(json.loads(json.dumps(value)))
+
+
+def test_storable_json_writes_what_json_cannot_with_the_default():
+    assert storable_json([{"new": {1, 2}}], default=sorted) == [{"new": [1, 2]}]
 
 
 # Issue 12: a body holding a lone surrogate or NUL, even in a field we ignore, is refused with 400
