@@ -7,10 +7,12 @@ WorkAccountValue, so that they can be filtered with plain joins and loaded with 
 Values are stored exactly as the client sent them.
 """
 
+import secrets
 import uuid
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, UNUSABLE_PASSWORD_SUFFIX_LENGTH
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
 from django.db import DEFAULT_DB_ALIAS, models
@@ -194,6 +196,18 @@ class WorkAccount(AbstractBaseUser, PermissionsMixin):
         emails = [v for v in self.multi_values.all() if v.attribute == ValueAttribute.EMAILS]
         chosen = next((v for v in emails if v.primary), emails[0] if emails else None)
         return chosen.value if chosen else ""
+
+    def set_password(self, raw_password):
+        if raw_password is None:  # make_password(None): an unusable password
+            self.set_unusable_password()
+            self._password = None
+            return
+        super().set_password(raw_password)
+
+    def set_unusable_password(self):
+        # make_password(None) draws its 40 random characters with one urandom read each (45 µs
+        # of every SCIM create, issue 15): the same unusable form from one read.
+        self.password = UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(UNUSABLE_PASSWORD_SUFFIX_LENGTH // 2)
 
     def get_session_auth_hash(self):
         # Django checks this hash on every request: mixing in the security stamp lets

@@ -1,6 +1,8 @@
 import dataclasses
+import re
 
 import pytest
+from django.contrib.auth.hashers import is_password_usable
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -128,3 +130,31 @@ def test_set_password_and_admin_create_apply_the_same_rule(organization):
         account_set_password(account=account, password="alice@contoso.com")
     with pytest.raises(InvalidAttributeValue, match="^password does not meet the password policy: "):
         admin_create(organization=organization, email="it@contoso.com", password="12345678")
+
+
+def test_an_account_created_without_a_password_has_an_unusable_one_of_its_own(organization):
+    first = account_create(
+        organization=organization, attributes=AccountAttributes(user_name="ada@contoso.com")
+    )
+    second = account_create(
+        organization=organization, attributes=AccountAttributes(user_name="bob@contoso.com")
+    )
+
+    stored = [WorkAccount.objects.get(pk=change.account.pk) for change in (first, second)]
+    assert [account.has_usable_password() for account in stored] == [False, False]
+    assert [account.check_password("") for account in stored] == [False, False]
+    # Django's form: the prefix, then 40 characters drawn at random (each account its own).
+    assert all(re.fullmatch(r"!\w{40}", account.password) for account in stored)
+    assert stored[0].password != stored[1].password
+
+
+def test_set_unusable_password_is_djangos_unusable_password():
+    account = WorkAccount(user_name="ada@contoso.com")
+    account.set_password("a long enough passphrase")
+    account.set_unusable_password()
+
+    assert (account.has_usable_password(), account.check_password("a long enough passphrase")) == (
+        False,
+        False,
+    )
+    assert not is_password_usable(account.password)
