@@ -374,3 +374,32 @@ def test_value_filter_reads_escaped_quotes_in_values():
     )
 
     assert patched["emails"] == [{"type": 'say "hi"', "value": "r@x.com"}]
+
+
+def test_patched_document_leaves_the_document_it_was_given_untouched():
+    from scim.adapters.patching import PatchHandlers
+
+    class Handlers(PatchHandlers):
+        patch_resource_type = USER_RESOURCE
+
+    document = {
+        "userName": "ada@contoso.com",
+        "name": {"givenName": "Ada"},
+        "roles": [{"value": "Reader", "primary": True}],
+        "emails": [{"value": "ada@contoso.com", "type": "work", "primary": True}],
+    }
+    before = copy.deepcopy(document)
+    operations = [
+        {"op": "replace", "path": "name.givenName", "value": "Augusta"},
+        {"op": "replace", "path": 'roles[value eq "Reader"].value', "value": "Writer"},
+        {"op": "replace", "path": 'emails[type eq "work"].value', "value": "augusta@contoso.com"},
+    ]
+
+    patched = Handlers().patched_document(document, operations, "6f1c1e9a-0000-4000-8000-000000000001")
+
+    assert document == before
+    assert (patched["name"]["givenName"], patched["roles"][0]["value"], patched["emails"][0]["value"]) == (
+        "Augusta",
+        "Writer",
+        "augusta@contoso.com",
+    )
