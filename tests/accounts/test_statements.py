@@ -317,6 +317,9 @@ def test_insert_rows_converts_values_of_another_type_as_bulk_create_converts_the
         detail=uuid.UUID("6f1c1e9a-0000-4000-8000-000000000002"),
         reference_failure=1,
         external_id=None,
+        resource_id="6f1c1e9a-0000-4000-8000-000000000003",
+        duration_ms="7",
+        http_status=True,
     )
     del converted["external_id"]  # left out: the field's default
     [by_orm] = ProvisioningEvent.objects.bulk_create([ProvisioningEvent(**converted)])
@@ -329,7 +332,14 @@ def test_insert_rows_converts_values_of_another_type_as_bulk_create_converts_the
         return row
 
     assert [stored(key) for key in keys] == [stored(by_orm.pk)] * rows
-    assert (stored(keys[0])["identity"], stored(keys[0])["reference_failure"]) == ("12345", True)
+    first = stored(keys[0])
+    assert (first["identity"], first["reference_failure"], first["duration_ms"], first["http_status"]) == (
+        "12345",
+        True,
+        7,
+        1,
+    )
+    assert first["resource_id"] == uuid.UUID("6f1c1e9a-0000-4000-8000-000000000003")
 
 
 @pytest.mark.postgres
