@@ -1,6 +1,7 @@
 """Keep secrets out of the log: request bodies and modified properties are redacted and bounded."""
 
 import json
+import re
 
 
 REDACTED = "[redacted]"
@@ -10,8 +11,11 @@ MAX_VALUE_CHARS = 1000
 
 
 def is_secret_name(name) -> bool:
-    lowered = str(name).lower()
-    return any(word in lowered for word in SECRET_WORDS)
+    return _SECRET_WORD.search(name if type(name) is str else str(name)) is not None
+
+
+# Any of SECRET_WORDS, in any case (one regex search instead of a lowered copy and three scans).
+_SECRET_WORD = re.compile("|".join(map(re.escape, SECRET_WORDS)), re.IGNORECASE)
 
 
 def _redact(value):

@@ -14,6 +14,7 @@ from provisioning_logs.redaction import (
     MAX_BODY_CHARS,
     MAX_VALUE_CHARS,
     REDACTED,
+    is_secret_name,
     redacted_body,
     redacted_property,
 )
@@ -248,3 +249,21 @@ def test_redacted_property_cuts_long_lists_to_text():
     emails = [{"value": f"user{n}@contoso.com", "type": f"t{n}"} for n in range(100)]
     changed = redacted_property("emails", None, emails)
     assert changed["new"] == json.dumps(emails, ensure_ascii=False)[:MAX_VALUE_CHARS] + "…"
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("password", True),
+        ("PASSWORD", True),
+        ("clientSecret", True),
+        ("x-access-Token", True),
+        ("urn:ietf:params:scim:schemas:core:2.0:User:password", True),
+        ("userName", False),
+        ("pass word", False),
+        (12, False),
+        (None, False),
+    ],
+)
+def test_a_name_is_secret_when_it_holds_a_secret_word_in_any_case(name, secret):
+    assert is_secret_name(name) is secret
