@@ -5,9 +5,20 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.contrib.postgres.aggregates import JSONBAgg
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import BooleanField, CharField, F, PositiveSmallIntegerField, Prefetch, QuerySet, Value
-from django.db.models.functions import Cast, Coalesce, NullIf
+from django.db.models import (
+    BooleanField,
+    CharField,
+    F,
+    OuterRef,
+    PositiveSmallIntegerField,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, JSONArray, NullIf
 
 from accounts import prepared
 from accounts.attributes import ADDRESS_PARTS, SIMPLE_FIELDS, AccountAttributes, ContactValue, PostalAddress
@@ -143,6 +154,26 @@ def accounts_from_rows(rows: list[tuple]) -> list[WorkAccount]:
     accounts = [WorkAccount.from_db(DEFAULT_DB_ALIAS, DOCUMENT_FIELDS, row) for row in rows]
     load_values_and_groups(accounts)
     return accounts
+
+
+def groups_column() -> Subquery:
+    """
+    (PostgreSQL) An account's groups as one JSON column, [[group id, displayName], …] in
+    GROUP_ORDER (NULL: none), for a statement that reads the account anyway: a write's answer
+    names its groups without a statement of its own (issue 15). set_loaded_groups takes it.
+    """
+    return Subquery(
+        GroupMembership.objects.filter(account_id=OuterRef("pk"))
+        .order_by()
+        .values("account_id")
+        .annotate(rows=JSONBAgg(JSONArray("group_id", "group__display_name"), order_by=GROUP_ORDER))
+        .values("rows")
+    )
+
+
+def set_loaded_groups(account: WorkAccount, column) -> None:
+    """The groups a groups_column() read, for account_groups."""
+    setattr(account, _LOADED_GROUPS, [(uuid.UUID(group_id), name) for group_id, name in column or ()])
 
 
 def load_values_and_groups(accounts: list[WorkAccount]) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.password_validation import password_changed, validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, Q
 from django.utils import timezone
 
@@ -38,7 +38,7 @@ from accounts.models import (
     WorkAccountValue,
     WorkGroup,
 )
-from accounts.selectors import account_attributes, live_accounts
+from accounts.selectors import account_attributes, groups_column, live_accounts, set_loaded_groups
 from accounts.services.common import IntegrityErrorTranslator, PropertyChange, check_length
 from accounts.services.deprovisioning import DELETE, DISABLE, DeprovisioningPolicy
 from accounts.statements import Statement, insert_instances, save_columns
@@ -297,7 +297,11 @@ def admin_create(*, organization: Organization, email: str, password: str) -> Wo
 def _locked_account(organization: Organization, account_id: uuid.UUID, *, with_values: bool) -> WorkAccount:
     """The live account under a row lock; `with_values`: its e-mails, phones and addresses too,
     in the same statement (one row per value, the account's columns on each)."""
-    statement = _LOCKED_ACCOUNT_WITH_VALUES if with_values else _LOCKED_ACCOUNT
+    statement = _LOCKED_ACCOUNT
+    if with_values:
+        # On PostgreSQL the account's groups too, for the answer (one JSON column: selectors).
+        with_groups = connection.vendor == "postgresql"
+        statement = _LOCKED_ACCOUNT_WITH_VALUES_AND_GROUPS if with_groups else _LOCKED_ACCOUNT_WITH_VALUES
     try:
         # A platform superuser's account has no organization (admin role changes): NULL never
         # equals NULL in the compiled statement, so that one is read through the ORM.
@@ -316,13 +320,16 @@ def _locked_account(organization: Organization, account_id: uuid.UUID, *, with_v
     if with_values:
         # As prefetch_related("multi_values") leaves them, for account_attributes and _write_values.
         values = account.multi_values.get_queryset()
+        end = width + len(_VALUE_ROW_COLUMNS)
         values._result_cache = [
-            WorkAccountValue.from_db("default", _VALUE_ROW_COLUMNS, row[width:])
+            WorkAccountValue.from_db("default", _VALUE_ROW_COLUMNS, row[width:end])
             for row in rows
             if row[width] is not None  # the outer join's row of an account without values
         ]
         values._prefetch_done = True
         account._prefetched_objects_cache = {"multi_values": values}
+        if with_groups and organization is not None:
+            set_loaded_groups(account, rows[0][end])
     return account
 
 
@@ -459,6 +466,20 @@ _LOCKED_ACCOUNT_WITH_VALUES = Statement(
             *(f"multi_values__{f.name}" for f in WorkAccountValue._meta.concrete_fields),
         )
         # The order of the multi_values prefetch (WorkAccountValue.Meta.ordering).
+        .order_by("multi_values__attribute", "multi_values__position")
+    ),
+    organization_id=_ACCOUNT.get_field("organization"),
+    account_id=_ACCOUNT.pk,
+)
+_LOCKED_ACCOUNT_WITH_VALUES_AND_GROUPS = Statement(
+    lambda **names: (
+        _locked(**names)
+        .annotate(scim_groups=groups_column())
+        .values_list(
+            *_ACCOUNT_FIELDS,
+            *(f"multi_values__{f.name}" for f in WorkAccountValue._meta.concrete_fields),
+            "scim_groups",
+        )
         .order_by("multi_values__attribute", "multi_values__position")
     ),
     organization_id=_ACCOUNT.get_field("organization"),
