@@ -303,15 +303,16 @@ def _locked_account(organization: Organization, account_id: uuid.UUID, *, with_v
         with_groups = connection.vendor == "postgresql"
         statement = _LOCKED_ACCOUNT_WITH_VALUES_AND_GROUPS if with_groups else _LOCKED_ACCOUNT_WITH_VALUES
     try:
-        # A platform superuser's account has no organization (admin role changes): NULL never
-        # equals NULL in the compiled statement, so that one is read through the ORM.
-        rows = (
-            statement.rows(organization_id=organization.pk, account_id=account_id)
-            if organization is not None
-            else list(_locked(organization_id=None, account_id=account_id).values_list(*_ACCOUNT_FIELDS))
-        )
-    except (ValidationError, ValueError):
-        rows = None
+        key = _ACCOUNT.pk.to_python(account_id)
+    except ValidationError:  # an id no account can have; any other fault is not a missing account
+        raise AccountNotFound(f"Resource {account_id} not found") from None
+    # A platform superuser's account has no organization (admin role changes): NULL never equals
+    # NULL in the compiled statement, so that one is read through the ORM.
+    rows = (
+        statement.rows(organization_id=organization.pk, account_id=key)
+        if organization is not None
+        else list(_locked(organization_id=None, account_id=key).values_list(*_ACCOUNT_FIELDS))
+    )
     if not rows:
         raise AccountNotFound(f"Resource {account_id} not found") from None
     width = len(_ACCOUNT_COLUMNS)

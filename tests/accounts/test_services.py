@@ -18,6 +18,7 @@ from accounts.services import (
     admin_create,
     organization_create,
 )
+from accounts.statements import Statement
 
 
 pytestmark = pytest.mark.django_db
@@ -158,3 +159,22 @@ def test_set_unusable_password_is_djangos_unusable_password():
         False,
     )
     assert not is_password_usable(account.password)
+
+
+@pytest.mark.parametrize("account_id", ["not-a-uuid", "", -1, "6f1c1e9a-0000-4000-8000"])
+def test_update_of_an_id_no_account_can_have_is_not_found(organization, account_id):
+    with pytest.raises(AccountNotFound):
+        account_update(organization=organization, account_id=account_id, transform=lambda current: current)
+
+
+def test_a_fault_while_reading_the_account_is_not_reported_as_a_missing_account(organization, monkeypatch):
+    # Fault injection: a defect in the compiled statement (a wrong column name, say), which
+    # used to be caught with the invalid ids above and answered 404.
+    account = _create(organization).account
+
+    def broken(self, using="default", **arguments):
+        raise ValueError("a defect in the statement")
+
+    monkeypatch.setattr(Statement, "rows", broken)
+    with pytest.raises(ValueError, match="a defect in the statement"):
+        account_update(organization=organization, account_id=account.pk, transform=lambda current: current)
