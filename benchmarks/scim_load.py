@@ -323,6 +323,37 @@ def proc_cpu_s(pid: int, children: bool = False) -> float:
     return ticks / CPU_TICKS
 
 
+def services_cpu_s() -> dict[str, float]:
+    """
+    CPU of the local PostgreSQL (every backend and helper, and those already reaped: the
+    postmaster's cutime) and Redis, in s: a portal request costs them too, and on this machine
+    they share the cores with the web workers and wrk. The peer keeps everything in memory.
+    """
+    totals = {"postgres": 0.0, "redis-server": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        if name not in totals:
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])
+        if _parent_name(fields[1]) != name:
+            ticks += int(fields[13]) + int(fields[14])  # the postmaster: its reaped backends
+        totals[name] += ticks / CPU_TICKS
+    return totals
+
+
+def _parent_name(pid: str) -> str:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return text[text.index("(") + 1 : text.rindex(")")]
+
+
 class Target:
     """One SCIM service under test: where it listens, how to authenticate, how to read its CPU."""
 
@@ -599,7 +630,7 @@ def wrk_script(target: Target, requests: list[dict], run_tag: str, path: Path) -
 
 def run_wrk(target: Target, script: Path, connections: int, duration: float, cpu) -> dict:
     threads = max(1, min(2, connections))
-    before = cpu()
+    before, services_before = cpu(), services_cpu_s()
     out = subprocess.run(
         [
             "wrk",
@@ -617,7 +648,7 @@ def run_wrk(target: Target, script: Path, connections: int, duration: float, cpu
         timeout=duration + 120,
         check=False,
     )
-    after = cpu()
+    after, services_after = cpu(), services_cpu_s()
     line = next((x for x in out.stdout.splitlines() if x.startswith("WRKJSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no result:\n{out.stdout}\n{out.stderr}")
@@ -632,7 +663,13 @@ def run_wrk(target: Target, script: Path, connections: int, duration: float, cpu
         "p50_ms": round(result["p50_us"] / 1000, 2),
         "p99_ms": round(result["p99_us"] / 1000, 2),
         "cpu_ms": round((after - before) * 1000 / requests, 2) if requests else None,
+        "db_cpu_ms": _per_request(services_after, services_before, "postgres", requests),
+        "redis_cpu_ms": _per_request(services_after, services_before, "redis-server", requests),
     }
+
+
+def _per_request(after: dict, before: dict, service: str, requests: int) -> float | None:
+    return round((after[service] - before[service]) * 1000 / requests, 2) if requests else None
 
 
 # The run ---------------------------------------------------------------------------------------
@@ -658,6 +695,7 @@ def measure(target: Target, accounts: list, names: list[str], args, run_dir: Pat
         print(
             f"  {target.name:<12} {name:<16} {load['rps']:>7} req/s  p50 {load['p50_ms']:>6} ms  "
             f"p99 {load['p99_ms']:>7} ms  cpu {fmt(load['cpu_ms']):>5} ms/req  "
+            f"db {fmt(load['db_cpu_ms'])} redis {fmt(load['redis_cpu_ms'])}  "
             f"sql {fmt(checked['statements_mean'])}  events/batch {fmt(load.get('log_events_per_batch'))}  "
             f"errors {load['errors']} {load['error_kinds'] or ''} "
             f"{'FAILED: ' + checked['failures'][0] if checked['failures'] else ''}",
@@ -677,7 +715,7 @@ def print_table(report: dict) -> None:
         f"N={report['accounts']:,} connections={report['connections']} duration={report['duration']}s "
         f"workers={report['workers']} load average {report['load_before']} / {report['load_after']}"
     )
-    header = f"{'scenario':<48} {'req/s':>7} {'p50':>6} {'p99':>7} {'cpu ms':>6} {'sql':>5}"
+    header = f"{'scenario':<48} {'req/s':>7} {'p50':>6} {'p99':>7} {'cpu ms':>6} {'db ms':>5} {'sql':>5}"
     if peer:
         header += f" {'peer r/s':>8} {'peer cpu':>8} {'r/s ×':>6} {'cpu ×':>6}"
     print(header)
@@ -688,7 +726,7 @@ def print_table(report: dict) -> None:
             continue
         line = (
             f"{label:<48} {s['rps']:>7} {s['p50_ms']:>6} {s['p99_ms']:>7} {fmt(s['cpu_ms']):>6} "
-            f"{fmt(s['statements_mean']):>5}"
+            f"{fmt(s['db_cpu_ms']):>5} {fmt(s['statements_mean']):>5}"
         )
         if peer and name in peer:
             p = peer[name]
@@ -701,7 +739,10 @@ def print_table(report: dict) -> None:
     }
     print(f"provisioning log events per batch written by the flushers: {events_per_batch}")
     print(f"worker RSS after the run (MB): {report['worker_rss_mb']}")
-    print("(cpu ms: server CPU per request, the web workers' utime+stime, PostgreSQL's not included)")
+    print(
+        "(cpu ms: server CPU per request, the web workers' utime+stime; db ms: PostgreSQL's, every "
+        "process of it, during the same wrk run, the flushers' batches included)"
+    )
 
 
 def run(args) -> int:
