@@ -15,13 +15,12 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, UNUSABLE_PASSWORD_SUFFIX_LENGTH
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
-from django.db import DEFAULT_DB_ALIAS, models
+from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone as dj_timezone
 
 from accounts.fields import EncryptedTextField
-from accounts.statements import Statement
 
 
 class Organization(models.Model):
@@ -69,9 +68,11 @@ class WorkAccountManager(BaseUserManager):
         # django-scim2's get_object reads a User as objects.get(organization=…,
         # deleted_at__isnull=True, pk=…) on every GET /Users/{id}, and the ORM compiling that
         # 37-column SELECT was a quarter of the request's CPU (issue 15): the same query,
-        # compiled once.
+        # compiled once, with the account's values and groups for its document.
         if self._db is None and not args and kwargs.keys() == _SCOPED_LOOKUP:
-            account = _scoped_account(**kwargs)
+            from accounts.selectors import scoped_account  # selectors import this module
+
+            account = scoped_account(**kwargs)
             if account is not NotImplemented:
                 return account
         return super().get(*args, **kwargs)
@@ -470,31 +471,3 @@ class AdminActivity(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name}: {self.summary}"
-
-
-def _scoped_account(*, organization, deleted_at__isnull, pk):
-    """
-    WorkAccount.objects.get(organization=…, deleted_at__isnull=True, pk=…) through a statement
-    compiled once: the account, or DoesNotExist as get() raises it. NotImplemented for what the
-    statement does not cover (no organization, deleted accounts, an id that is not a UUID), which
-    the ORM then reads.
-    """
-    if deleted_at__isnull is not True or organization is None or not isinstance(pk, uuid.UUID):
-        return NotImplemented
-    organization_id = organization.pk if isinstance(organization, Organization) else organization
-    rows = _SCOPED_ACCOUNT.rows(organization_id=organization_id, account_id=pk)
-    if not rows:
-        raise WorkAccount.DoesNotExist(f"{WorkAccount._meta.object_name} matching query does not exist.")
-    return WorkAccount.from_db(DEFAULT_DB_ALIAS, _ACCOUNT_ATTNAMES, rows[0])
-
-
-_ACCOUNT_ATTNAMES = tuple(f.attname for f in WorkAccount._meta.concrete_fields)
-_SCOPED_ACCOUNT = Statement(
-    lambda organization_id, account_id: (
-        models.QuerySet(WorkAccount)
-        .filter(organization=organization_id, deleted_at__isnull=True, pk=account_id)
-        .values_list(*_ACCOUNT_ATTNAMES)
-    ),
-    organization_id=WorkAccount._meta.get_field("organization"),
-    account_id=WorkAccount._meta.pk,
-)

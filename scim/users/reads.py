@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from accounts import prepared
 from accounts.models import Organization, WorkAccount
-from accounts.selectors import DOCUMENT_FIELDS, accounts_from_rows
+from accounts.selectors import accounts_from_rows, document_rows
 from scim.auth import ScimPrincipal
 from scim.filters import parse_filter
 from scim.views.listing import PageRequest, index_page, total_results
@@ -45,7 +45,7 @@ def user_page(view, request, query: str, page: PageRequest) -> tuple[list[WorkAc
     def build(organization_id, *values):
         given = iter(values)
         text = parsed.text_with([next(given) if number is None else number for number in numbers])
-        return index_page(view.queryset(_scoped(organization_id), text), page).values_list(*DOCUMENT_FIELDS)
+        return document_rows(index_page(view.queryset(_scoped(organization_id), text), page))
 
     rows = prepared.rows(shape, build, request.scim.organization.pk, *strings)
     total = total_results(rows, page.start, page.count, lambda: view.queryset(request, query).count())

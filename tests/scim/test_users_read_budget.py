@@ -1,7 +1,8 @@
 """
 The statements each User read Entra sends costs (issue 15), exactly: the bearer token with its
-connection and organization in one, the page (or the account) in one, its values and its groups
-together in one. A statement added to any of these reads fails its test.
+connection and organization in one, the page (or the account) in one, and its values and its
+groups: on PostgreSQL two JSON columns of that same statement, on SQLite one more statement. A
+statement added to any of these reads fails its test.
 """
 
 import uuid
@@ -18,7 +19,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_provisioni
 
 AUTHENTICATION = 1  # the token, its connection and organization (one row)
 PAGE = 1  # the filtered page (no COUNT: the first page is not full)
-VALUES_AND_GROUPS = 1  # the page's emails/phoneNumbers/addresses and its groups, one UNION ALL
+# The page's emails/phoneNumbers/addresses and its groups: JSON columns of the page's statement
+# (jsonb_agg), or on SQLite one UNION ALL after it.
+VALUES_AND_GROUPS = {"postgresql": 0, "sqlite": 1}[connection.vendor]
 TEST_CONNECTION = AUTHENTICATION + PAGE  # nothing found: nothing more to read
 MATCH = AUTHENTICATION + PAGE + VALUES_AND_GROUPS
 GET_BY_ID = AUTHENTICATION + 1 + VALUES_AND_GROUPS
@@ -124,3 +127,21 @@ def test_a_user_read_alone_has_the_values_and_groups_of_the_same_user_in_a_page(
     for key in ("emails", "phoneNumbers", "addresses", "groups"):
         assert alone[key] == page[key] == by_cursor[key], key
     assert len(alone["groups"]) == 4
+
+
+def test_a_user_without_values_or_groups_reads_the_same_alone_in_a_page_and_by_cursor(scim, create_user):
+    user = create_user("lin@contoso.com")
+    scim.patch(
+        f"/Users/{user['id']}",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "remove", "path": "emails"}],
+        },
+    )
+
+    alone = scim.get(f"/Users/{user['id']}").body
+    page = scim.get('/Users?filter=userName eq "lin@contoso.com"').body["Resources"][0]
+    by_cursor = [r for r in scim.get("/Users?cursor&count=10").body["Resources"] if r["id"] == user["id"]][0]
+
+    assert alone == page == by_cursor
+    assert [key for key in ("emails", "phoneNumbers", "addresses", "groups") if key in alone] == []
