@@ -72,6 +72,11 @@ class Statement:
             rows = [compiled.convert(row, connection) for row in rows]
         return rows
 
+    def bound(self, using: str = "default", **arguments) -> tuple[str, list]:
+        """The SQL and parameters rows() or execute() would run (for run_together)."""
+        compiled, connection = self._compile(using, arguments)
+        return compiled.sql, compiled.bind(arguments, connection)
+
     def execute(self, using: str = "default", **arguments) -> int:
         """Run an UPDATE; the number of rows it changed."""
         compiled, connection = self._compile(using, arguments)
@@ -342,6 +347,46 @@ def insert_instances(instances: list[Model], using: str = "default") -> None:
         instance._state.adding, instance._state.db = False, using
 
 
+def insert_statement(
+    instances: list[Model], *, as_json: bool = False, using: str = "default"
+) -> tuple[str, list]:
+    """
+    The SQL and parameters of insert_instances(instances), for run_together (no keys are read
+    back: the instances keep the keys they have, None for a database-generated one). With
+    `as_json` (PostgreSQL), the rows are one JSON parameter whatever their number of columns,
+    so that the statement they join stays within psycopg's cached conversions (see
+    PSYCOPG_CACHED_PARAMS).
+    """
+    connection = connections[using]
+    insert = _rows_insert(type(instances[0]), ignore_conflicts=False)
+    if len(instances) > max(1, connection.ops.bulk_batch_size(insert.fields, instances)):
+        raise ValueError("more rows than one INSERT of this database can take")
+    if as_json and not insert.can_be_json(connection):
+        raise TypeError(f"{type(instances[0]).__name__} rows cannot be one JSON parameter here")
+    for instance in instances:
+        instance._state.adding, instance._state.db = False, using
+    return insert.statement(instances, connection, as_json=as_json or None)
+
+
+def run_together(statements: list[tuple[str, list]], using: str = "default") -> int:
+    """
+    (PostgreSQL) Data-modifying statements as one: all but the last as WITH queries, each run
+    exactly once, all seeing the snapshot the statement started with (none sees another's rows;
+    foreign keys are checked at commit), in one round trip instead of one each (issue 15). The
+    last statement's row count.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        raise TypeError(f"{connection.vendor} has no data-modifying WITH queries")
+    *first, (last_sql, last_params) = statements
+    sql = "WITH " + ", ".join(f"_step{i} AS ({text})" for i, (text, _) in enumerate(first)) + " " + last_sql
+    params = [param for _, part in first for param in part] + list(last_params)
+    with connection.cursor() as cursor:
+        with transaction.mark_for_rollback_on_error(using=using):
+            cursor.execute(sql, params)
+        return cursor.rowcount
+
+
 def insert_rows(
     model, rows: list[dict] | list[Model], *, ignore_conflicts: bool = False, using: str = "default"
 ) -> list:
@@ -356,9 +401,7 @@ def insert_rows(
     if not rows:
         return []
     connection = connections[using]
-    insert = _INSERTS.get((model, ignore_conflicts))
-    if insert is None:
-        insert = _INSERTS[(model, ignore_conflicts)] = _RowsInsert(model, ignore_conflicts)
+    insert = _rows_insert(model, ignore_conflicts)
     keys = []
     size = max(1, connection.ops.bulk_batch_size(insert.fields, rows))
     for start in range(0, len(rows), size):
@@ -367,6 +410,13 @@ def insert_rows(
 
 
 _INSERTS: dict = {}
+
+
+def _rows_insert(model, ignore_conflicts: bool) -> "_RowsInsert":
+    insert = _INSERTS.get((model, ignore_conflicts))
+    if insert is None:
+        insert = _INSERTS[(model, ignore_conflicts)] = _RowsInsert(model, ignore_conflicts)
+    return insert
 
 
 # Field classes whose get_db_prep_save returns a value of these exact types as it is (the
@@ -413,7 +463,17 @@ class _RowsInsert:
         self._prepare = [(field, field.name, _preparer(field)) for field in self.fields]
 
     def run(self, rows: list[dict] | list[Model], connection, using: str) -> list:
-        as_json = len(rows) * len(self.fields) > PSYCOPG_CACHED_PARAMS and self._as_json_rows(connection)
+        sql, params = self.statement(rows, connection)
+        with connection.cursor() as cursor:
+            with transaction.mark_for_rollback_on_error(using=using):
+                cursor.execute(sql, params)
+            # As the ORM reads a key back (SQLite returns a UUID as its hex text).
+            return [] if self.ignore_conflicts else [self.pk.to_python(row[0]) for row in cursor.fetchall()]
+
+    def statement(self, rows: list[dict] | list[Model], connection, as_json: bool | None = None):
+        """(SQL, parameters); as_json None: the JSON rows only where VALUES has too many parameters."""
+        if as_json is None:
+            as_json = len(rows) * len(self.fields) > PSYCOPG_CACHED_PARAMS and self.can_be_json(connection)
         prepare = self._json_writers if as_json else self._prepare
         params = []
         for row in rows:
@@ -426,14 +486,8 @@ class _RowsInsert:
                     value = value.pk
                 params.append(prep(value, connection))
         if as_json:
-            sql, params = self._json_statement(connection), [self._json_rows(params)]
-        else:
-            sql = self._statement(connection, len(rows))
-        with connection.cursor() as cursor:
-            with transaction.mark_for_rollback_on_error(using=using):
-                cursor.execute(sql, params)
-            # As the ORM reads a key back (SQLite returns a UUID as its hex text).
-            return [] if self.ignore_conflicts else [self.pk.to_python(row[0]) for row in cursor.fetchall()]
+            return self._json_statement(connection), [self._json_rows(params)]
+        return self._statement(connection, len(rows)), params
 
     # PostgreSQL: the rows as one JSON parameter --------------------------------------------------
     #
@@ -445,7 +499,7 @@ class _RowsInsert:
     # only (each value as the ORM prepared it, put into JSON as PostgreSQL reads it back); any
     # other model keeps VALUES.
 
-    def _as_json_rows(self, connection) -> bool:
+    def can_be_json(self, connection) -> bool:
         if connection.vendor != "postgresql":
             return False
         if self._json_writers is None:

@@ -4,7 +4,7 @@ import datetime
 import uuid
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -15,7 +15,14 @@ from accounts.attributes import AccountAttributes, ContactValue
 from accounts.connections.services import connection_get_or_create
 from accounts.models import WorkAccount, WorkAccountValue
 from accounts.services import account_create
-from accounts.statements import Statement, insert_instances, insert_rows, save_columns
+from accounts.statements import (
+    Statement,
+    insert_instances,
+    insert_rows,
+    insert_statement,
+    run_together,
+    save_columns,
+)
 from provisioning_logs.models import CycleObject, ProvisioningCycle, ProvisioningEvent
 
 
@@ -397,3 +404,74 @@ def test_a_created_account_is_stored_as_save_stores_it(organization):
     assert WorkAccount.objects.get(pk=created.pk).security_stamp is not None
     assert WorkAccount.objects.get(pk=created.pk).check_password("a-long-enough-passphrase-42")
     assert created._state.adding is False and created._password is None
+
+
+def _unsaved_account(organization, user_name: str) -> WorkAccount:
+    now = timezone.now()
+    account = WorkAccount(organization=organization, user_name=user_name, date_joined=now, updated_at=now)
+    account.set_unusable_password()
+    return account
+
+
+def _rename(organization, old: str, new: str) -> tuple[str, list]:
+    return Statement(
+        lambda organization_id, user_name: WorkAccount.objects.filter(
+            organization=organization_id, user_name=user_name
+        ),
+        update=lambda organization_id, user_name: {"display_name": new},
+        organization_id=ACCOUNT.get_field("organization"),
+        user_name=ACCOUNT.get_field("user_name"),
+    ).bound(organization_id=organization.pk, user_name=old)
+
+
+@pytest.mark.postgres
+def test_run_together_runs_each_statement_once_and_counts_the_last(organization):
+    if connection.vendor != "postgresql":
+        pytest.skip("the PostgreSQL pass runs it")
+    create(organization, "old@contoso.com")
+    account = _unsaved_account(organization, "ada@contoso.com")
+    value = WorkAccountValue(account=account, attribute="emails", position=0, value="ada@contoso.com")
+
+    with CaptureQueriesContext(connection) as captured:
+        changed = run_together(
+            [
+                insert_statement([account]),
+                insert_statement([value]),
+                _rename(organization, "old@contoso.com", "Renamed"),
+            ]
+        )
+
+    assert changed == 1
+    assert len(captured.captured_queries) == 1
+    assert list(WorkAccountValue.objects.filter(account=account).values_list("value", flat=True)) == [
+        "ada@contoso.com"
+    ]
+    assert WorkAccount.objects.get(user_name="old@contoso.com").display_name == "Renamed"
+    assert WorkAccount.objects.filter(organization=organization, user_name="ada@contoso.com").count() == 1
+
+
+@pytest.mark.postgres
+def test_run_together_stores_nothing_when_one_statement_fails(organization):
+    if connection.vendor != "postgresql":
+        pytest.skip("the PostgreSQL pass runs it")
+    create(organization, "taken@contoso.com")
+    fresh, duplicate = (
+        _unsaved_account(organization, name) for name in ("fresh@contoso.com", "TAKEN@contoso.com")
+    )
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        run_together(
+            [insert_statement([fresh]), insert_statement([duplicate]), _rename(organization, "x", "y")]
+        )
+
+    assert not WorkAccount.objects.filter(user_name="fresh@contoso.com").exists()
+    assert WorkAccount.objects.filter(organization=organization).count() == 1
+
+
+def test_run_together_is_refused_where_the_database_has_no_data_modifying_with(organization):
+    if connection.vendor == "postgresql":
+        pytest.skip("the SQLite pass runs it")
+    with pytest.raises(TypeError):
+        run_together(
+            [insert_statement([_unsaved_account(organization, "ada@contoso.com")]), ("SELECT 1", [])]
+        )

@@ -20,8 +20,8 @@ GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "COMMIT")
 
 # The bearer token; the account INSERT; its work e-mail INSERT; linking the reports that wait
-# for it as their manager (one UPDATE).
-POST_USER_STATEMENTS = 4
+# for it as their manager (one UPDATE). On PostgreSQL the last three are one statement (WITH).
+POST_USER_STATEMENTS = {"postgresql": 2, "sqlite": 4}
 # The bearer token; the account under its row lock with its e-mails, phones and addresses (one
 # SELECT; on PostgreSQL its groups too, for the answer); the account UPDATE (familyName); the
 # e-mail row UPDATE; on SQLite, its groups for the answer.
@@ -46,13 +46,13 @@ def entra_legacy_patch(n: int) -> dict:
     }
 
 
-def test_post_user_with_entra_body_costs_exactly_four_statements(scim):
+def test_post_user_with_entra_body_costs_exactly_its_budget(scim):
     scim.post("/Users", entra_user("warm-up@contoso.com", externalId="warm-up"))
 
     response, statements = counted(lambda: scim.post("/Users", entra_user("alice@contoso.com")))
 
     assert response.status_code == 201, response.body
-    assert len(statements) == POST_USER_STATEMENTS, "\n".join(statements)
+    assert len(statements) == POST_USER_STATEMENTS[connection.vendor], "\n".join(statements)
 
 
 def test_entra_legacy_multi_op_patch_costs_exactly_its_budget(scim, create_user):
