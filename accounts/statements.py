@@ -172,13 +172,21 @@ def save_columns(instance: Model, names: list[str], using: str = "default") -> N
     For models without save() overrides, pre_save work or signal receivers that these columns
     need: the values are written as they are on the instance.
     """
-    model = type(instance)
+    if not _columns_update(type(instance), names).run(instance, using):
+        raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
+def save_columns_statement(instance: Model, names: list[str], using: str = "default") -> tuple[str, list]:
+    """The SQL and parameters of save_columns(instance, names), for run_together."""
+    return _columns_update(type(instance), names).statement(instance, using)
+
+
+def _columns_update(model, names) -> "_ColumnsUpdate":
     key = (model, tuple(names))
     statement = _SAVES.get(key)
     if statement is None:
         statement = _SAVES[key] = _ColumnsUpdate(model, tuple(names))
-    if not statement.run(instance, using):
-        raise DatabaseError("Save with update_fields did not affect any rows.")
+    return statement
 
 
 _SAVES: dict = {}
@@ -195,6 +203,14 @@ class _ColumnsUpdate:
 
     def run(self, instance, using: str) -> int:
         connection = connections[using]
+        sql, params = self.statement(instance, using)
+        with connection.cursor() as cursor:
+            with transaction.mark_for_rollback_on_error(using=using):
+                cursor.execute(sql, params)
+            return cursor.rowcount
+
+    def statement(self, instance, using: str) -> tuple[str, list]:
+        connection = connections[using]
         sql = self._compiled.get((using, connection.vendor))
         if sql is None:
             sql = self._compiled[(using, connection.vendor)] = self._compile(using, connection)
@@ -202,10 +218,7 @@ class _ColumnsUpdate:
             field.get_db_prep_save(getattr(instance, field.attname), connection) for field in self.fields
         ]
         params.append(_prepared(self.model._meta.pk, instance.pk, connection))
-        with connection.cursor() as cursor:
-            with transaction.mark_for_rollback_on_error(using=using):
-                cursor.execute(sql, params)
-            return cursor.rowcount
+        return sql, params
 
     def _compile(self, using: str, connection) -> str:
         pk = self.model._meta.pk
@@ -379,8 +392,10 @@ def run_together(statements: list[tuple[str, list]], using: str = "default") -> 
     if connection.vendor != "postgresql":
         raise TypeError(f"{connection.vendor} has no data-modifying WITH queries")
     *first, (last_sql, last_params) = statements
-    sql = "WITH " + ", ".join(f"_step{i} AS ({text})" for i, (text, _) in enumerate(first)) + " " + last_sql
-    params = [param for _, part in first for param in part] + list(last_params)
+    sql, params = last_sql, list(last_params)
+    if first:
+        steps = ", ".join(f"_step{i} AS ({text})" for i, (text, _) in enumerate(first))
+        sql, params = f"WITH {steps} {last_sql}", [param for _, part in first for param in part] + params
     with connection.cursor() as cursor:
         with transaction.mark_for_rollback_on_error(using=using):
             cursor.execute(sql, params)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.password_validation import password_changed, validate_password
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, Q
 from django.utils import timezone
 
@@ -41,7 +41,14 @@ from accounts.models import (
 from accounts.selectors import account_attributes, groups_column, live_accounts, set_loaded_groups
 from accounts.services.common import IntegrityErrorTranslator, PropertyChange, check_length
 from accounts.services.deprovisioning import DELETE, DISABLE, DeprovisioningPolicy
-from accounts.statements import Statement, insert_instances, insert_statement, run_together, save_columns
+from accounts.statements import (
+    Statement,
+    insert_instances,
+    insert_statement,
+    run_together,
+    save_columns,
+    save_columns_statement,
+)
 
 
 USERNAME_TAKEN = "userName '{user_name}' is already taken in this organization."
@@ -197,11 +204,28 @@ def _write_update(account: WorkAccount, desired: AccountAttributes, changed: lis
     account.version += 1
     # Only what changed is written: one narrow UPDATE, no rewrite of the password hash.
     columns = sorted(columns | {"updated_at", "version"})
+    values = _value_changes(account, desired, fields=[f for f in changed if f in _MULTI_VALUED])
+    if "password" not in columns and connection.vendor == "postgresql":
+        # The value rows' writes and the account's UPDATE as one statement (run_together): a
+        # round trip fewer per PATCH. The account's row count is checked; its value rows change
+        # only under its row lock, which this transaction holds.
+        if values.deleted:
+            _delete_values(values.deleted)
+        statements = [save_columns_statement(row, changed) for row, changed in values.updated]
+        if values.created:
+            statements.append(insert_statement(values.created))
+        if not run_together([*statements, save_columns_statement(account, columns)]):
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+        return
     if "password" in columns:
         account.save(update_fields=columns)  # AbstractBaseUser.save tells the password validators
     else:
         save_columns(account, columns)
-    _write_values(account, desired, fields=[f for f in changed if f in _MULTI_VALUED])
+    for row, changed_columns in values.updated:
+        save_columns(row, changed_columns)
+    if values.deleted:
+        _delete_values(values.deleted)
+    insert_instances(values.created)
 
 
 def account_delete(
@@ -330,7 +354,7 @@ def _locked_account(organization: Organization, account_id: uuid.UUID, *, with_v
     account = WorkAccount.from_db("default", _ACCOUNT_COLUMNS, rows[0][:width])
     account.organization = organization
     if with_values:
-        # As prefetch_related("multi_values") leaves them, for account_attributes and _write_values.
+        # As prefetch_related("multi_values") leaves them, for account_attributes and _value_changes.
         values = account.multi_values.get_queryset()
         end = width + len(_VALUE_ROW_COLUMNS)
         values._result_cache = [
@@ -571,32 +595,44 @@ def _assign(account: WorkAccount, attributes: AccountAttributes) -> None:
     account.manager_reference = attributes.manager_reference
 
 
-def _write_values(account: WorkAccount, attributes: AccountAttributes, *, fields: list[str]) -> None:
+@dataclasses.dataclass(frozen=True)
+class _ValueChanges:
+    updated: list[tuple[WorkAccountValue, list[str]]]  # a row and its changed columns
+    deleted: list[int]  # keys of rows no longer wanted
+    created: list[WorkAccountValue]
+
+
+def _value_changes(
+    account: WorkAccount, attributes: AccountAttributes, *, fields: list[str]
+) -> _ValueChanges:
     """
-    Store the elements of the changed multi-valued attributes. Rows at the same position are
-    updated in place, so Entra's usual PATCH (a new work e-mail) costs one UPDATE.
+    The writes that store the elements of the changed multi-valued attributes. Rows at the same
+    position are updated in place, so Entra's usual PATCH (a new work e-mail) is one UPDATE.
     """
+    changes = _ValueChanges(updated=[], deleted=[], created=[])
     if not fields:
-        return
+        return changes
     wanted = [row for name in fields for row in _value_rows(account, name, getattr(attributes, name))]
     kinds = {_MULTI_VALUED[name] for name in fields}
     current = {
         (row.attribute, row.position): row for row in account.multi_values.all() if row.attribute in kinds
     }
-    to_create = []
     for row in wanted:
         existing = current.pop((row.attribute, row.position), None)
         if existing is None:
-            to_create.append(row)
+            changes.created.append(row)
             continue
         changed = [column for column in _VALUE_COLUMNS if getattr(existing, column) != getattr(row, column)]
         if changed:
             for column in changed:
                 setattr(existing, column, getattr(row, column))
-            save_columns(existing, changed)
-    if current:
-        WorkAccountValue.objects.filter(pk__in=[row.pk for row in current.values()]).delete()
-    insert_instances(to_create)
+            changes.updated.append((existing, changed))
+    changes.deleted.extend(row.pk for row in current.values())
+    return changes
+
+
+def _delete_values(keys: list[int]) -> None:
+    WorkAccountValue.objects.filter(pk__in=keys).delete()
 
 
 _VALUE_COLUMNS = ("type", "primary", "display", "value", *ADDRESS_PARTS)

@@ -475,3 +475,17 @@ def test_run_together_is_refused_where_the_database_has_no_data_modifying_with(o
         run_together(
             [insert_statement([_unsaved_account(organization, "ada@contoso.com")]), ("SELECT 1", [])]
         )
+
+
+@pytest.mark.postgres
+def test_run_together_of_one_statement_runs_it_as_it_is(organization):
+    if connection.vendor != "postgresql":
+        pytest.skip("the PostgreSQL pass runs it")
+    create(organization, "old@contoso.com")
+
+    with CaptureQueriesContext(connection) as captured:
+        changed = run_together([_rename(organization, "old@contoso.com", "Renamed")])
+
+    assert changed == 1
+    assert captured.captured_queries[0]["sql"].startswith("UPDATE ")
+    assert WorkAccount.objects.get(user_name="old@contoso.com").display_name == "Renamed"

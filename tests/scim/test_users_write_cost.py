@@ -24,8 +24,9 @@ TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT"
 POST_USER_STATEMENTS = {"postgresql": 2, "sqlite": 4}
 # The bearer token; the account under its row lock with its e-mails, phones and addresses (one
 # SELECT; on PostgreSQL its groups too, for the answer); the account UPDATE (familyName); the
-# e-mail row UPDATE; on SQLite, its groups for the answer.
-ENTRA_LEGACY_PATCH_STATEMENTS = {"postgresql": 4, "sqlite": 5}
+# e-mail row UPDATE (on PostgreSQL one statement with the account's); on SQLite, its groups for
+# the answer.
+ENTRA_LEGACY_PATCH_STATEMENTS = {"postgresql": 3, "sqlite": 5}
 
 
 def counted(call) -> tuple[object, list[str]]:
