@@ -15,12 +15,14 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, UNUSABLE_PASSWORD_SUFFIX_LENGTH
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone as dj_timezone
 
+from accounts import loaded
 from accounts.fields import EncryptedTextField
+from accounts.statements import Statement
 
 
 class Organization(models.Model):
@@ -68,11 +70,9 @@ class WorkAccountManager(BaseUserManager):
         # django-scim2's get_object reads a User as objects.get(organization=…,
         # deleted_at__isnull=True, pk=…) on every GET /Users/{id}, and the ORM compiling that
         # 37-column SELECT was a quarter of the request's CPU (issue 15): the same query,
-        # compiled once, with the account's values and groups for its document.
+        # compiled once, with the account's values and groups for its document (on PostgreSQL).
         if self._db is None and not args and kwargs.keys() == _SCOPED_LOOKUP:
-            from accounts.selectors import scoped_account  # selectors import this module
-
-            account = scoped_account(**kwargs)
+            account = _scoped_account(**kwargs)
             if account is not NotImplemented:
                 return account
         return super().get(*args, **kwargs)
@@ -471,3 +471,46 @@ class AdminActivity(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name}: {self.summary}"
+
+
+def _scoped_account(*, organization, deleted_at__isnull, pk):
+    """
+    WorkAccount.objects.get(organization=…, deleted_at__isnull=True, pk=…) through a statement
+    compiled once, with the account's values and groups on PostgreSQL (accounts.loaded): the
+    account, or DoesNotExist as get() raises it. NotImplemented for what the statement does not
+    cover (no organization, deleted accounts, an id that is not a UUID), which the ORM then reads.
+    """
+    if deleted_at__isnull is not True or organization is None or not isinstance(pk, uuid.UUID):
+        return NotImplemented
+    organization_id = organization.pk if isinstance(organization, Organization) else organization
+    with_columns = connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
+    statement = _SCOPED_ACCOUNT_WITH_VALUES_AND_GROUPS if with_columns else _SCOPED_ACCOUNT
+    rows = statement.rows(organization_id=organization_id, account_id=pk)
+    if not rows:
+        raise WorkAccount.DoesNotExist(f"{WorkAccount._meta.object_name} matching query does not exist.")
+    width = len(_ACCOUNT_ATTNAMES)
+    account = WorkAccount.from_db(DEFAULT_DB_ALIAS, _ACCOUNT_ATTNAMES, rows[0][:width])
+    if with_columns:
+        loaded.set_loaded(account, rows[0][width], rows[0][width + 1])
+    return account
+
+
+def _scoped(organization_id, account_id) -> models.QuerySet:
+    return models.QuerySet(WorkAccount).filter(
+        organization=organization_id, deleted_at__isnull=True, pk=account_id
+    )
+
+
+_ACCOUNT_ATTNAMES = tuple(f.attname for f in WorkAccount._meta.concrete_fields)
+_SCOPED_ARGUMENTS = dict(
+    organization_id=WorkAccount._meta.get_field("organization"), account_id=WorkAccount._meta.pk
+)
+_SCOPED_ACCOUNT = Statement(
+    lambda **names: _scoped(**names).values_list(*_ACCOUNT_ATTNAMES), **_SCOPED_ARGUMENTS
+)
+_SCOPED_ACCOUNT_WITH_VALUES_AND_GROUPS = Statement(
+    lambda **names: loaded.with_json_columns(_scoped(**names)).values_list(
+        *_ACCOUNT_ATTNAMES, *loaded.JSON_COLUMNS
+    ),
+    **_SCOPED_ARGUMENTS,
+)

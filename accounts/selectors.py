@@ -5,23 +5,21 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.contrib.postgres.aggregates import JSONBAgg
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import (
     BooleanField,
     CharField,
     F,
-    OuterRef,
     PositiveSmallIntegerField,
     Prefetch,
     QuerySet,
-    Subquery,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, JSONArray, NullIf
+from django.db.models.functions import Cast, Coalesce, NullIf
 
-from accounts import prepared
+from accounts import loaded, prepared
 from accounts.attributes import ADDRESS_PARTS, SIMPLE_FIELDS, AccountAttributes, ContactValue, PostalAddress
+from accounts.loaded import GROUP_ORDER, VALUE_COLUMNS, VALUE_ORDER
 from accounts.models import (
     GroupMembership,
     Organization,
@@ -30,7 +28,6 @@ from accounts.models import (
     WorkAccountValue,
     WorkGroup,
 )
-from accounts.statements import Statement
 
 
 def live_accounts(*, organization: Organization) -> QuerySet[WorkAccount]:
@@ -49,12 +46,6 @@ def with_values_and_groups(queryset: QuerySet[WorkAccount]) -> QuerySet[WorkAcco
     return queryset.prefetch_related(_values_prefetch(), _groups_prefetch())
 
 
-# A value row as account_attributes reads it (the columns of WorkAccountValue it renders).
-VALUE_COLUMNS = ("attribute", "type", "primary", "display", "value", *ADDRESS_PARTS)
-VALUE_ORDER = ("attribute", "position")
-GROUP_ORDER = ("group__display_name",)
-
-
 @functools.cache
 def _values_queryset() -> QuerySet[WorkAccountValue]:
     return WorkAccountValue.objects.order_by(*VALUE_ORDER)
@@ -67,8 +58,8 @@ def _values_prefetch() -> Prefetch:
 
 def with_values_and_groups_loaded(account: WorkAccount) -> WorkAccount:
     """One account read on its own, with its values and groups: as its read loaded them
-    (scoped_account, on PostgreSQL), or in one extra query."""
-    if getattr(account, _LOADED_VALUES, None) is None or getattr(account, _LOADED_GROUPS, None) is None:
+    (WorkAccountManager.get, on PostgreSQL), or in one extra query."""
+    if not loaded.is_loaded(account):
         load_values_and_groups([account])
     return account
 
@@ -148,19 +139,19 @@ DOCUMENT_FIELDS = tuple(
     f.attname for f in WorkAccount._meta.concrete_fields if f.attname in _DOCUMENT_COLUMNS
 )
 # Where load_values_and_groups leaves an account's rows for account_attributes and account_groups.
-_LOADED_VALUES, _LOADED_GROUPS = "_loaded_value_rows", "_loaded_group_rows"
+_LOADED_VALUES, _LOADED_GROUPS = loaded.LOADED_VALUES, loaded.LOADED_GROUPS
 
 
 def document_rows(queryset: QuerySet[WorkAccount]) -> QuerySet:
     """
     The accounts as rows for accounts_from_rows: DOCUMENT_FIELDS and, on PostgreSQL, the
-    account's values and groups as two JSON columns of the same statement (values_column,
-    groups_column): a read is one round trip fewer (issue 15). SQLite has no jsonb_agg: its
+    account's values and groups as two JSON columns of the same statement (accounts.loaded): a
+    read is one round trip fewer (issue 15). SQLite has no jsonb_agg: its
     values and groups are one statement after the page (load_values_and_groups).
     """
     if connections[queryset.db].vendor != "postgresql":
         return queryset.values_list(*DOCUMENT_FIELDS)
-    return _with_json_columns(queryset).values_list(*DOCUMENT_FIELDS, *_JSON_COLUMNS)
+    return loaded.with_json_columns(queryset).values_list(*DOCUMENT_FIELDS, *loaded.JSON_COLUMNS)
 
 
 def accounts_from_rows(rows: list[tuple]) -> list[WorkAccount]:
@@ -173,91 +164,9 @@ def accounts_from_rows(rows: list[tuple]) -> list[WorkAccount]:
     accounts = []
     for row in rows:
         account = WorkAccount.from_db(DEFAULT_DB_ALIAS, DOCUMENT_FIELDS, row[:width])
-        set_loaded_values(account, row[width])
-        set_loaded_groups(account, row[width + 1])
+        loaded.set_loaded(account, row[width], row[width + 1])
         accounts.append(account)
     return accounts
-
-
-def scoped_account(*, organization, deleted_at__isnull, pk):
-    """
-    WorkAccount.objects.get(organization=…, deleted_at__isnull=True, pk=…), django-scim2's read
-    of GET /Users/{id}, as a statement compiled once, with the account's values and groups on
-    PostgreSQL (document_rows): the account, or DoesNotExist as get() raises it. NotImplemented
-    for what the statement does not cover (no organization, deleted accounts, an id that is not
-    a UUID), which the ORM then reads.
-    """
-    if deleted_at__isnull is not True or organization is None or not isinstance(pk, uuid.UUID):
-        return NotImplemented
-    organization_id = organization.pk if isinstance(organization, Organization) else organization
-    with_columns = connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
-    statement = _SCOPED_ACCOUNT_WITH_VALUES_AND_GROUPS if with_columns else _SCOPED_ACCOUNT
-    rows = statement.rows(organization_id=organization_id, account_id=pk)
-    if not rows:
-        raise WorkAccount.DoesNotExist(f"{WorkAccount._meta.object_name} matching query does not exist.")
-    width = len(_ACCOUNT_ATTNAMES)
-    account = WorkAccount.from_db(DEFAULT_DB_ALIAS, _ACCOUNT_ATTNAMES, rows[0][:width])
-    if with_columns:
-        set_loaded_values(account, rows[0][width])
-        set_loaded_groups(account, rows[0][width + 1])
-    return account
-
-
-def _scoped(organization_id, account_id) -> QuerySet[WorkAccount]:
-    return QuerySet(WorkAccount).filter(organization=organization_id, deleted_at__isnull=True, pk=account_id)
-
-
-_ACCOUNT_ATTNAMES = tuple(f.attname for f in WorkAccount._meta.concrete_fields)
-_SCOPED_ARGUMENTS = dict(
-    organization_id=WorkAccount._meta.get_field("organization"), account_id=WorkAccount._meta.pk
-)
-_SCOPED_ACCOUNT = Statement(
-    lambda **names: _scoped(**names).values_list(*_ACCOUNT_ATTNAMES), **_SCOPED_ARGUMENTS
-)
-_SCOPED_ACCOUNT_WITH_VALUES_AND_GROUPS = Statement(
-    lambda **names: _with_json_columns(_scoped(**names)).values_list(*_ACCOUNT_ATTNAMES, *_JSON_COLUMNS),
-    **_SCOPED_ARGUMENTS,
-)
-
-
-def values_column() -> Subquery:
-    """
-    (PostgreSQL) An account's emails, phoneNumbers and addresses as one JSON column: a list of
-    VALUE_COLUMNS in VALUE_ORDER (NULL: none), for a statement that reads the account anyway.
-    set_loaded_values takes it.
-    """
-    return Subquery(
-        WorkAccountValue.objects.filter(account_id=OuterRef("pk"))
-        .order_by()
-        .values("account_id")
-        .annotate(rows=JSONBAgg(JSONArray(*VALUE_COLUMNS), order_by=VALUE_ORDER))
-        .values("rows")
-    )
-
-
-def set_loaded_values(account: WorkAccount, column) -> None:
-    """The values a values_column() read, for account_attributes."""
-    setattr(account, _LOADED_VALUES, [tuple(row) for row in column or ()])
-
-
-def groups_column() -> Subquery:
-    """
-    (PostgreSQL) An account's groups as one JSON column, [[group id, displayName], …] in
-    GROUP_ORDER (NULL: none), for a statement that reads the account anyway: a write's answer
-    names its groups without a statement of its own (issue 15). set_loaded_groups takes it.
-    """
-    return Subquery(
-        GroupMembership.objects.filter(account_id=OuterRef("pk"))
-        .order_by()
-        .values("account_id")
-        .annotate(rows=JSONBAgg(JSONArray("group_id", "group__display_name"), order_by=GROUP_ORDER))
-        .values("rows")
-    )
-
-
-def set_loaded_groups(account: WorkAccount, column) -> None:
-    """The groups a groups_column() read, for account_groups."""
-    setattr(account, _LOADED_GROUPS, [(uuid.UUID(group_id), name) for group_id, name in column or ()])
 
 
 def load_values_and_groups(accounts: list[WorkAccount]) -> None:
@@ -283,14 +192,6 @@ def load_values_and_groups(accounts: list[WorkAccount]) -> None:
     for account in accounts:
         setattr(account, _LOADED_VALUES, values[account.pk])
         setattr(account, _LOADED_GROUPS, groups[account.pk])
-
-
-# The names of the values and groups as JSON columns ("groups" is PermissionsMixin's relation).
-_JSON_COLUMNS = ("scim_values", "scim_groups")
-
-
-def _with_json_columns(queryset: QuerySet[WorkAccount]) -> QuerySet[WorkAccount]:
-    return queryset.annotate(scim_values=values_column(), scim_groups=groups_column())
 
 
 # What a membership row of _values_and_groups_query has in the attribute column (no value's

@@ -29,6 +29,7 @@ from accounts.exceptions import (
     InvalidAttributeValue,
     VersionMismatch,
 )
+from accounts.loaded import groups_column, set_loaded_groups
 from accounts.models import (
     GroupMembership,
     Organization,
@@ -38,7 +39,7 @@ from accounts.models import (
     WorkAccountValue,
     WorkGroup,
 )
-from accounts.selectors import account_attributes, groups_column, live_accounts, set_loaded_groups
+from accounts.selectors import account_attributes, live_accounts
 from accounts.services.common import IntegrityErrorTranslator, PropertyChange, check_length
 from accounts.services.deprovisioning import DELETE, DISABLE, DeprovisioningPolicy
 from accounts.statements import (
@@ -521,7 +522,7 @@ _LOCKED_ACCOUNT_WITH_VALUES = Statement(
 _LOCKED_ACCOUNT_WITH_VALUES_AND_GROUPS = Statement(
     lambda **names: (
         _locked(**names)
-        .annotate(scim_groups=groups_column())
+        .annotate(scim_groups=groups_column(WorkAccount))
         .values_list(
             *_ACCOUNT_FIELDS,
             *(f"multi_values__{f.name}" for f in WorkAccountValue._meta.concrete_fields),
