@@ -5,6 +5,7 @@ Each one owns its transaction; uniqueness is enforced by the database and report
 error; a call that changes nothing writes nothing.
 """
 
+import contextlib
 import dataclasses
 import uuid
 from collections.abc import Callable
@@ -91,7 +92,7 @@ def account_create(
     role: str = OrganizationRole.MEMBER,
 ) -> AccountChange:
     """Create a work account; a taken userName (any case) raises UniquenessConflict."""
-    with _translated_integrity_errors(attributes), transaction.atomic():
+    with _translated_integrity_errors(attributes), _create_transaction(attributes):
         _validate(attributes)
         attributes = _linked_manager(organization, attributes, current=None, account_id=None)
         if attributes.password is not None:
@@ -114,6 +115,21 @@ def account_create(
     return AccountChange(
         account=account, attributes=stored, changes=changes, warnings=_manager_warnings(stored, changes)
     )
+
+
+def _create_transaction(attributes: AccountAttributes):
+    """
+    The transaction of a create. On PostgreSQL an account without a manager to look up is
+    written by one statement (_insert_account), atomic by itself: outside any transaction it
+    runs in autocommit, without the BEGIN and COMMIT round trips around it (issue 15).
+    """
+    one_statement = (
+        connection.vendor == "postgresql"
+        and attributes.manager_id is None
+        and attributes.manager_reference is None
+        and not connection.in_atomic_block
+    )
+    return contextlib.nullcontext() if one_statement else transaction.atomic()
 
 
 def _insert_account(account: WorkAccount, value_rows: list[WorkAccountValue]) -> None:
