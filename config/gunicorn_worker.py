@@ -73,6 +73,7 @@ class BufferingWorker(ThreadWorker):
         )
         self.max_buffered_body = _int("GUNICORN_MAX_BUFFERED_BODY", 4 * 1024 * 1024)
         self.max_queued = _int("GUNICORN_MAX_QUEUED", 16 * self.cfg.threads)
+        self.keepalive_requests = _int("GUNICORN_KEEPALIVE_REQUESTS", 100)
         # Connections being read (or drained after an error answer) by the main loop.
         self.reading: set[TConn] = set()
         # Requests handed to the thread pool and not finished yet (main thread only).
@@ -250,6 +251,17 @@ class BufferingWorker(ThreadWorker):
     def finish_request(self, conn, fs):
         self.queued -= 1
         super().finish_request(conn, fs)
+
+    def handle_request(self, req, conn):
+        # After GUNICORN_KEEPALIVE_REQUESTS answers on one connection, the last says "Connection:
+        # close" (nginx's keepalive_requests): the client reconnects and its connection lands on
+        # whichever process accepts first. Without it a kept-alive client never moves, so after a
+        # process is recycled every connection it had stays on the others, and the new process
+        # idles: with 2 processes, half the throughput until the next recycle (issue 15).
+        conn.answered = getattr(conn, "answered", 0) + 1
+        if self.keepalive_requests and conn.answered >= self.keepalive_requests:
+            req.must_close = True
+        return super().handle_request(req, conn)
 
     def handle(self, conn):
         buffered = getattr(conn, "buffered", None)

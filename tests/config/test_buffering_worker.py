@@ -1,8 +1,9 @@
 """
 config/gunicorn_worker.py under config/gunicorn.py, in a real gunicorn (serving a one-second WSGI
 application): overload refused at once with 503 and Retry-After (SCIM JSON under /scim/), a trickling
-client cut off with 408, an overlong request line refused with 414, a 16 KiB one served, and no
-request lost on a kept-alive connection when a worker is recycled.
+client cut off with 408, an overlong request line refused with 414, a 16 KiB one served, no
+request lost on a kept-alive connection when a worker is recycled, and a kept-alive connection
+closed after GUNICORN_KEEPALIVE_REQUESTS answers.
 """
 
 import contextlib
@@ -170,3 +171,38 @@ def test_workers_recycled_under_keep_alive_load_answer_every_request_they_were_s
     assert recycled >= 4
     assert lost == []
     assert len(answered) == 8 * 60
+
+
+def test_a_kept_alive_connection_is_closed_after_its_request_limit(tmp_path):
+    # GUNICORN_KEEPALIVE_REQUESTS: the client reconnects, so connections spread again over the
+    # processes (a recycled process's kept-alive clients would otherwise all stay on the others).
+    server = _slow_app_server(
+        tmp_path, WEB_CONCURRENCY="1", GUNICORN_KEEPALIVE_REQUESTS="3", SLOW_APP_SECONDS="0"
+    )
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            stream = sock.makefile("rb")
+            said = []
+            for _ in range(3):
+                sock.sendall(b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\n\r\n")
+                status = int(stream.readline().split()[1])
+                headers = dict(
+                    line.decode().rstrip("\r\n").split(": ", 1) for line in iter(stream.readline, b"\r\n")
+                )
+                _skip_body(stream, headers)
+                said.append((status, headers.get("Connection")))
+            closed_by_server = stream.read(1) == b""  # EOF: the server closed its end
+    finally:
+        server.stop()
+
+    assert said == [(200, "keep-alive"), (200, "keep-alive"), (200, "close")]
+    assert closed_by_server
+
+
+def _skip_body(stream, headers: dict) -> None:
+    if "Content-Length" in headers:
+        stream.read(int(headers["Content-Length"]))
+        return
+    while size := int(stream.readline().strip(), 16):  # chunked (the test app sets no length)
+        stream.read(size + 2)
+    stream.readline()
