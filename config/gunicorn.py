@@ -49,9 +49,12 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # GUNICORN_MAX_REQUEST_LINE (64 KiB, else 414), GUNICORN_MAX_BUFFERED_BODY (4 MiB, larger bodies
 # go to Django unbuffered, which refuses them with 413) and GUNICORN_MAX_QUEUED (requests waiting
 # for a thread per process before new ones get 503 with Retry-After at once; 16 x threads).
-# Recycle workers now and then (jittered so that they do not all restart together).
-max_requests = _int("GUNICORN_MAX_REQUESTS", 10000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1000)
+# Recycle workers now and then (jittered so that they do not all restart together): a guard
+# against a leak, not a need (a worker's RSS is flat over 100,000 requests), and a recycle costs
+# about 0.6 s of CPU (new connections, statements compiled again) and its kept-alive clients:
+# every 10,000 requests was every 20-40 s per worker at 250-500 requests/s (benchmarks/README.md).
+max_requests = _int("GUNICORN_MAX_REQUESTS", 100_000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 10_000)
 
 # Long SCIM filters (issue 12): gunicorn caps its request-line limit at 8,190 bytes unless it is
 # 0 (unlimited, 1 MiB in practice); the buffering worker enforces its own limit instead
