@@ -668,6 +668,24 @@ def run_wrk(target: Target, script: Path, connections: int, duration: float, cpu
     }
 
 
+def settle(cpu, quiet_share: float = 0.05, timeout: float = 60) -> float:
+    """
+    Wait until the target has finished what wrk left it (requests still in flight when wrk
+    stopped: scim2-server's e-mail filter takes seconds each) so that it does not run into the
+    next scenario's measurement of the other server. Quiet: under `quiet_share` of a core over
+    half a second. The seconds waited.
+    """
+    started = time.monotonic()
+    last = cpu()
+    while time.monotonic() - started < timeout:
+        time.sleep(0.5)
+        now = cpu()
+        if now - last < 0.5 * quiet_share:
+            break
+        last = now
+    return round(time.monotonic() - started, 1)
+
+
 def _per_request(after: dict, before: dict, service: str, requests: int) -> float | None:
     return round((after[service] - before[service]) * 1000 / requests, 2) if requests else None
 
@@ -687,6 +705,7 @@ def measure(target: Target, accounts: list, names: list[str], args, run_dir: Pat
         batches_before = log_batches(target)
         load = run_wrk(target, script, args.connections, args.duration, cpu)
         batches_after = log_batches(target)
+        load["settled_s"] = settle(cpu)
         if batches_before is not None and batches_after[0] > batches_before[0]:
             load["log_events_per_batch"] = round(
                 (batches_after[1] - batches_before[1]) / (batches_after[0] - batches_before[0]), 1
@@ -697,7 +716,7 @@ def measure(target: Target, accounts: list, names: list[str], args, run_dir: Pat
             f"p99 {load['p99_ms']:>7} ms  cpu {fmt(load['cpu_ms']):>5} ms/req  "
             f"db {fmt(load['db_cpu_ms'])} redis {fmt(load['redis_cpu_ms'])}  "
             f"sql {fmt(checked['statements_mean'])}  events/batch {fmt(load.get('log_events_per_batch'))}  "
-            f"errors {load['errors']} {load['error_kinds'] or ''} "
+            f"errors {load['errors']} {load['error_kinds'] or ''} settled {load['settled_s']} s "
             f"{'FAILED: ' + checked['failures'][0] if checked['failures'] else ''}",
             flush=True,
         )
