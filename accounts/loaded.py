@@ -37,24 +37,22 @@ def with_json_columns(queryset: QuerySet) -> QuerySet:
 
 def values_column(account_model) -> Subquery:
     """An account's value rows as one JSON column: VALUE_COLUMNS in VALUE_ORDER (NULL: none)."""
-    value_model = account_model._meta.get_field("multi_values").related_model
-    return Subquery(
-        value_model.objects.filter(account_id=OuterRef("pk"))
-        .order_by()
-        .values("account_id")
-        .annotate(rows=JSONBAgg(JSONArray(*VALUE_COLUMNS), order_by=VALUE_ORDER))
-        .values("rows")
-    )
+    return _rows_column(account_model, "multi_values", JSONArray(*VALUE_COLUMNS), VALUE_ORDER)
 
 
 def groups_column(account_model) -> Subquery:
     """An account's groups as one JSON column: [group id, displayName] in GROUP_ORDER (NULL: none)."""
-    membership_model = account_model._meta.get_field("memberships").related_model
+    row = JSONArray("group_id", "group__display_name")
+    return _rows_column(account_model, "memberships", row, GROUP_ORDER)
+
+
+def _rows_column(account_model, relation: str, row: JSONArray, order: tuple) -> Subquery:
+    related = account_model._meta.get_field(relation).related_model
     return Subquery(
-        membership_model.objects.filter(account_id=OuterRef("pk"))
+        related.objects.filter(account_id=OuterRef("pk"))
         .order_by()
         .values("account_id")
-        .annotate(rows=JSONBAgg(JSONArray("group_id", "group__display_name"), order_by=GROUP_ORDER))
+        .annotate(rows=JSONBAgg(row, order_by=order))
         .values("rows")
     )
 
