@@ -173,12 +173,23 @@ def save_columns(instance: Model, names: list[str], using: str = "default") -> N
     need: the values are written as they are on the instance.
     """
     if not _columns_update(type(instance), names).run(instance, using):
-        raise DatabaseError("Save with update_fields did not affect any rows.")
+        raise DatabaseError(_NO_ROW_SAVED)
 
 
 def save_columns_statement(instance: Model, names: list[str], using: str = "default") -> tuple[str, list]:
     """The SQL and parameters of save_columns(instance, names), for run_together."""
     return _columns_update(type(instance), names).statement(instance, using)
+
+
+def save_columns_after(
+    statements: list[tuple[str, list]], instance: Model, names: list[str], using: str = "default"
+) -> None:
+    """(PostgreSQL) `statements`, then save_columns(instance, names), as one (run_together)."""
+    if not run_together([*statements, save_columns_statement(instance, names, using)], using=using):
+        raise DatabaseError(_NO_ROW_SAVED)
+
+
+_NO_ROW_SAVED = "Save with update_fields did not affect any rows."  # Model.save's own words
 
 
 def _columns_update(model, names) -> "_ColumnsUpdate":
@@ -372,13 +383,12 @@ def insert_statement(
     """
     connection = connections[using]
     insert = _rows_insert(type(instances[0]), ignore_conflicts=False)
-    if len(instances) > max(1, connection.ops.bulk_batch_size(insert.fields, instances)):
-        raise ValueError("more rows than one INSERT of this database can take")
     if as_json and not insert.can_be_json(connection):
         raise TypeError(f"{type(instances[0]).__name__} rows cannot be one JSON parameter here")
     for instance in instances:
         instance._state.adding, instance._state.db = False, using
-    return insert.statement(instances, connection, as_json=as_json or None)
+    # Without as_json, the form insert_rows would choose (JSON only beyond psycopg's cache).
+    return insert.statement(instances, connection, as_json=True if as_json else None)
 
 
 def run_together(statements: list[tuple[str, list]], using: str = "default") -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.password_validation import password_changed, validate_password
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, Q
 from django.utils import timezone
 
@@ -49,6 +49,7 @@ from accounts.statements import (
     insert_statement,
     run_together,
     save_columns,
+    save_columns_after,
     save_columns_statement,
 )
 
@@ -231,8 +232,7 @@ def _write_update(account: WorkAccount, desired: AccountAttributes, changed: lis
         statements = [save_columns_statement(row, changed) for row, changed in values.updated]
         if values.created:
             statements.append(insert_statement(values.created))
-        if not run_together([*statements, save_columns_statement(account, columns)]):
-            raise DatabaseError("Save with update_fields did not affect any rows.")
+        save_columns_after(statements, account, columns)
         return
     if "password" in columns:
         account.save(update_fields=columns)  # AbstractBaseUser.save tells the password validators

@@ -22,6 +22,7 @@ from accounts.statements import (
     insert_statement,
     run_together,
     save_columns,
+    save_columns_after,
 )
 from provisioning_logs.models import CycleObject, ProvisioningCycle, ProvisioningEvent
 
@@ -489,3 +490,15 @@ def test_run_together_of_one_statement_runs_it_as_it_is(organization):
     assert changed == 1
     assert captured.captured_queries[0]["sql"].startswith("UPDATE ")
     assert WorkAccount.objects.get(user_name="old@contoso.com").display_name == "Renamed"
+
+
+@pytest.mark.postgres
+def test_save_columns_after_of_a_row_that_is_gone_fails(organization):
+    if connection.vendor != "postgresql":
+        pytest.skip("the PostgreSQL pass runs it")
+    account = create(organization, "gone@contoso.com")
+    WorkAccount.objects.filter(pk=account.pk).delete()
+    account.display_name = "Nobody"
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        save_columns_after([], account, ["display_name"])
