@@ -22,6 +22,7 @@ from django.utils import timezone as dj_timezone
 
 from accounts import loaded
 from accounts.fields import EncryptedTextField
+from accounts.connections.token_cache import AnnouncedQuerySet
 from accounts.statements import Statement
 
 
@@ -29,6 +30,9 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=63, unique=True)
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=dj_timezone.now)
+
+    # Processes keep authenticated tokens with their organization (accounts.connections.token_cache).
+    objects = AnnouncedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

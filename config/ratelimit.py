@@ -26,9 +26,19 @@ REDIS_TIMEOUT_SECONDS = 0.5
 # While Redis is unreachable, say so in the log at most this often (per process).
 ERROR_LOG_EVERY_SECONDS = 60
 
-# KEYS[1] the bucket; ARGV rate (tokens/s), burst. Returns {allowed 0|1, seconds to wait (string)}.
-# The bucket is a hash {tokens, at µs}; it expires once it would be full again anyway.
+# KEYS[1] the bucket; ARGV rate (tokens/s), burst. Returns {allowed 0|1, seconds to wait (string),
+# KEYS[2]'s value}: with a second key (and ARGV[3] its value when it has none yet), the same call
+# reads it, so a request's rate limit and the credentials epoch (accounts.connections.token_cache)
+# cost one round trip. The bucket is a hash {tokens, at µs}; it expires once it would be full again.
 _TAKE = """
+local watched = false
+if KEYS[2] then
+  watched = redis.call('GET', KEYS[2])
+  if not watched then
+    redis.call('SET', KEYS[2], ARGV[3])
+    watched = ARGV[3]
+  end
+end
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local clock = redis.call('TIME')
@@ -51,7 +61,17 @@ else
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return {allowed, tostring(wait)}
+return {allowed, tostring(wait), watched}
+"""
+
+# KEYS[1]'s value, set to ARGV[1] when it has none (the read above, when the limit is off).
+_READ = """
+local value = redis.call('GET', KEYS[1])
+if not value then
+  redis.call('SET', KEYS[1], ARGV[1])
+  value = ARGV[1]
+end
+return value
 """
 
 
@@ -74,38 +94,73 @@ def limits() -> tuple[int, int] | None:
 
 def rate_limit_take(connection_id: int) -> Throttled | None:
     """Take one request from the connection's bucket; a Throttled when it is empty, else None."""
+    return rate_limit_take_reading(connection_id)[0]
+
+
+def rate_limit_take_reading(
+    connection_id: int, watched: str | None = None, initial: str = ""
+) -> tuple[Throttled | None, str | None]:
+    """
+    rate_limit_take, and in the same Redis call the value of the key `watched` (set to `initial`
+    when it has none). The value is None without Redis, or when it cannot be reached.
+    """
     configured = limits()
+    url = settings.REDIS_URL
     if configured is None:
-        return None
+        return None, (watched_value(watched, initial) if watched else None)
     rate, burst = configured
-    if settings.REDIS_URL:
+    value = None
+    if url:
         try:
-            allowed, wait = _redis_take(settings.REDIS_URL, f"{KEY_PREFIX}{connection_id}", rate, burst)
+            allowed, wait, value = _redis_take(url, f"{KEY_PREFIX}{connection_id}", rate, burst, watched, initial)
         except redis.RedisError as exc:
             _redis_failed(exc)
-            return None
+            return None, None
     else:
         allowed, wait = _local_take(connection_id, rate, burst)
     if allowed:
-        return None
+        return None, value
     from config.metrics import rate_limited  # metrics imports Django models lazily; keep this light
 
     rate_limited(connection_id)
     # RFC 9110 §10.2.3: whole seconds; at least 1, or a client would retry at once and be refused.
-    return Throttled(retry_after=max(1, math.ceil(wait)), limit=rate, burst=burst)
+    return Throttled(retry_after=max(1, math.ceil(wait)), limit=rate, burst=burst), value
 
 
 # Redis ---------------------------------------------------------------------------------------------
 
-_clients: dict[str, tuple[redis.Redis, object]] = {}
+_clients: dict[str, tuple[redis.Redis, object, object]] = {}
 _clients_lock = threading.Lock()
 _last_error_logged = 0.0
 
 
-def _redis_take(url: str, key: str, rate: int, burst: int) -> tuple[bool, float]:
-    client, script = _client(url)
-    allowed, wait = script(keys=[key], args=[rate, burst], client=client)
-    return bool(int(allowed)), float(wait)
+def _redis_take(
+    url: str, key: str, rate: int, burst: int, watched: str | None = None, initial: str = ""
+) -> tuple[bool, float, str | None]:
+    client, take, _ = _client(url)
+    keys = [key, watched] if watched else [key]
+    allowed, wait, *value = take(keys=keys, args=[rate, burst, initial], client=client)
+    return bool(int(allowed)), float(wait), _text(value[0]) if value else None
+
+
+def watched_value(key: str, initial: str) -> str | None:
+    """The value of `key` (set to `initial` when it has none), None without Redis or without answer."""
+    if not settings.REDIS_URL:
+        return None
+    try:
+        client, _, read = _client(settings.REDIS_URL)
+        return _text(read(keys=[key], args=[initial], client=client))
+    except redis.RedisError:
+        return None  # the caller goes without the value (the token cache reads the database)
+
+
+def _text(value) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def redis_client(url: str) -> redis.Redis:
+    """This process's client of the Redis at url (the limiter's own: one connection pool)."""
+    return _client(url)[0]
 
 
 def _client(url: str):
@@ -117,7 +172,7 @@ def _client(url: str):
                 socket_timeout=REDIS_TIMEOUT_SECONDS,
                 health_check_interval=30,
             )
-            _clients[url] = (client, client.register_script(_TAKE))
+            _clients[url] = (client, client.register_script(_TAKE), client.register_script(_READ))
         return _clients[url]
 
 

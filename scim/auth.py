@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django_scim.settings import scim_settings
 from oauth2_provider.oauth2_backends import OAuthLibCore
 
+from accounts.connections import token_cache
 from accounts.connections.selectors import TOKEN_PREFIX, connection_get_for_refused_credential
 from accounts.connections.services import (
     connection_mark_oauth_use,
@@ -16,7 +17,7 @@ from accounts.connections.services import (
     scim_token_authenticate,
 )
 from config.proxies import client_address
-from config.ratelimit import rate_limit_take
+from config.ratelimit import rate_limit_take_reading
 from scim import constants
 from scim.errors import ScimError, as_scim_error, error_response
 
@@ -108,7 +109,7 @@ class BearerTokenAuthCheck:
     def __call__(self, request, *args, **kwargs):
         try:
             request.scim = authenticate_bearer(request)
-            throttle(request.scim.connection)
+            throttle(request)
         except Exception as exc:
             error = as_scim_error(exc, request)
             note_failure(request, error)
@@ -122,12 +123,20 @@ RATE_LIMITED = (
 )
 
 
-def throttle(connection) -> None:
+def throttle(request) -> None:
     """
     The connection's rate limit (config.ratelimit, shared by every node): above it, 429 with
-    Retry-After (RFC 6585 §4, RFC 7644 §3.12), which Entra honours by slowing down.
+    Retry-After (RFC 6585 §4, RFC 7644 §3.12), which Entra honours by slowing down. A token this
+    process kept is confirmed in the same Redis call: if the credentials epoch moved since it was
+    kept (a token, connection or organization changed), it is authenticated again from the database.
     """
-    throttled = rate_limit_take(connection.pk)
+    credential = request.scim.credential
+    kept_epoch = getattr(credential, "kept_epoch", None)
+    watched = token_cache.EPOCH_KEY if kept_epoch is not None else None
+    throttled, epoch = rate_limit_take_reading(request.scim.connection.pk, watched, token_cache.new_epoch())
+    if kept_epoch is not None and not token_cache.still_trusted(kept_epoch, epoch):
+        token_cache.forget(credential.digest)
+        request.scim = authenticate_bearer(request)
     if throttled is not None:
         detail = RATE_LIMITED.format(
             limit=throttled.limit, burst=throttled.burst, retry_after=throttled.retry_after

@@ -78,14 +78,18 @@ def lock_room_for_one_more(connection: ProvisioningConnection, credentials, *, m
         raise UniquenessConflict(message)
 
 
-def mark_use(credential, *, client_address: str | None, now: datetime | None = None) -> None:
-    """Refresh the credential's last use (and from where), at most every LAST_USED_RESOLUTION."""
+def mark_use(credential, *, client_address: str | None, now: datetime | None = None) -> bool:
+    """
+    Refresh the credential's last use (and from where), at most every LAST_USED_RESOLUTION;
+    whether it was written.
+    """
     now = now or timezone.now()
     if credential.last_used_at is not None and now - credential.last_used_at <= LAST_USED_RESOLUTION:
-        return
+        return False
     address = _ip_or_none(client_address)
     type(credential).objects.filter(pk=credential.pk).update(last_used_at=now, last_used_from=address)
     credential.last_used_at, credential.last_used_from = now, address
+    return True
 
 
 def _ip_or_none(address: str | None) -> str | None:

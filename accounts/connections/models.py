@@ -6,6 +6,7 @@ from django.utils import timezone
 from oauth2_provider.settings import oauth2_settings
 
 from accounts.connections.profiles import ClientProfile
+from accounts.connections.token_cache import AnnouncedQuerySet
 from accounts.models import Organization
 
 
@@ -42,6 +43,9 @@ class ProvisioningConnection(models.Model):
     )
     detected_user_agent = models.CharField(max_length=255, blank=True, default="", editable=False)
     detected_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Processes keep authenticated tokens with their connection (accounts.connections.token_cache).
+    objects = AnnouncedQuerySet.as_manager()
 
     class Meta:
         ordering = ["organization", "name"]
@@ -110,6 +114,9 @@ class ScimSecretToken(Credential):
     connection = models.ForeignKey(ProvisioningConnection, on_delete=models.CASCADE, related_name="tokens")
     label = models.CharField(max_length=100)
     digest = models.CharField(max_length=64, unique=True)
+
+    # Processes keep authenticated tokens (accounts.connections.token_cache).
+    objects = AnnouncedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

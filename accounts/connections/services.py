@@ -9,6 +9,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import prepared
+from accounts.connections import token_cache
 from accounts.connections.credentials import (
     LAST_USED_RESOLUTION,
     TOO_MANY_TOKENS,
@@ -95,13 +96,32 @@ def scim_token_revoke(*, organization: Organization, label: str) -> int:
 
 
 def scim_token_authenticate(secret: str, *, client_address: str | None = None) -> ScimSecretToken | None:
-    """The usable token with this secret, with its connection and organization, or None."""
+    """
+    The usable token with this secret, with its connection and organization, or None. One this
+    process kept (token_cache) comes back with `kept_epoch` set, the epoch it was read under: the
+    caller confirms the epoch has not changed since (scim.auth.throttle) before trusting it.
+    """
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    token = _token_with_connection(token_digest(secret))
+    digest = token_digest(secret)
+    kept = token_cache.recall(digest)
+    if kept is not None:
+        token = _token_from_row(kept.row)
+        if token.is_usable():
+            token.kept_epoch = kept.epoch
+            if mark_use(token, client_address=client_address):
+                token_cache.forget(digest)  # its copy holds the previous last use
+            return token
+        token_cache.forget(digest)
+    epoch = token_cache.epoch_now()  # before the read: a change committed after it renews the epoch
+    found = prepared.rows("scim-token", _token_query, digest)
+    token = _token_from_row(found[0]) if found else None
     if token is None or not token.is_usable():
         return None
-    mark_use(token, client_address=client_address)
+    token.kept_epoch = None
+    wrote = mark_use(token, client_address=client_address)
+    if epoch is not None and token.connection.enabled and not wrote:
+        token_cache.keep(digest, found[0], epoch)
     return token
 
 
@@ -117,19 +137,16 @@ _TOKEN_COLUMNS = tuple(
 
 
 def _token_query(digest: str):
-    columns = [prefix + name for _, prefix, names in _TOKEN_COLUMNS for name in names]
-    return ScimSecretToken.objects.filter(digest=digest).values_list(*columns)
-
-
-def _token_with_connection(digest: str) -> ScimSecretToken | None:
     """
     One lookup on the unique digest, compiled once (accounts.prepared): compiling it, and the
     ORDER BY first() added before that, was a quarter of a SCIM request's CPU (issue 15).
     """
-    found = prepared.rows("scim-token", _token_query, digest)
-    if not found:
-        return None
-    row, start, instances = found[0], 0, []
+    columns = [prefix + name for _, prefix, names in _TOKEN_COLUMNS for name in names]
+    return ScimSecretToken.objects.filter(digest=digest).values_list(*columns)
+
+
+def _token_from_row(row: tuple) -> ScimSecretToken:
+    start, instances = 0, []
     for model, _, names in _TOKEN_COLUMNS:
         instances.append(model.from_db(DEFAULT_DB_ALIAS, names, row[start : start + len(names)]))
         start += len(names)

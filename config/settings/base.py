@@ -527,6 +527,11 @@ LOGGING = {
 # node (Redis when REDIS_URL is set, else per process). 0 turns the limit off. Entra needs 25/s.
 SCIM_RATE_LIMIT = env_int("SCIM_RATE_LIMIT", 100)
 SCIM_RATE_BURST = env_int("SCIM_RATE_BURST", 200)
+# With REDIS_URL set, each process keeps the SCIM tokens it authenticated and checks a shared epoch
+# instead of reading the token again (accounts.connections.token_cache): every change made through
+# the application is seen at the next request, one made outside it (psql) within this many
+# seconds, the most a kept token lives. 0 reads the token on every request.
+SCIM_TOKEN_CACHE_SECONDS = env_int("SCIM_TOKEN_CACHE_SECONDS", 10)
 
 # /metrics (config.metrics, Prometheus): a bearer token, or client addresses/networks allowed
 # without one. With neither set, /metrics answers 404. Under gunicorn set PROMETHEUS_MULTIPROC_DIR.
