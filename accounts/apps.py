@@ -18,8 +18,10 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts import sso_admin  # noqa: F401  (registers the SSO configuration admin)
-        from accounts.connections import admin  # noqa: F401  (registers the connection admin)
-        from accounts.connections import token_cache
+        from accounts.connections import (
+            admin,  # noqa: F401  (registers the connection admin)
+            token_cache,
+        )
         from accounts.connections.models import ProvisioningConnection, ScimSecretToken
         from accounts.models import Organization
 

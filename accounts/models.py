@@ -21,8 +21,8 @@ from django.db.models.functions import Upper
 from django.utils import timezone as dj_timezone
 
 from accounts import loaded
-from accounts.fields import EncryptedTextField
 from accounts.connections.token_cache import AnnouncedQuerySet
+from accounts.fields import EncryptedTextField
 from accounts.statements import Statement
 
 

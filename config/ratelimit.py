@@ -112,7 +112,9 @@ def rate_limit_take_reading(
     value = None
     if url:
         try:
-            allowed, wait, value = _redis_take(url, f"{KEY_PREFIX}{connection_id}", rate, burst, watched, initial)
+            allowed, wait, value = _redis_take(
+                url, f"{KEY_PREFIX}{connection_id}", rate, burst, watched, initial
+            )
         except redis.RedisError as exc:
             _redis_failed(exc)
             return None, None

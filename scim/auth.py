@@ -136,6 +136,7 @@ def throttle(request) -> None:
     throttled, epoch = rate_limit_take_reading(request.scim.connection.pk, watched, token_cache.new_epoch())
     if kept_epoch is not None and not token_cache.still_trusted(kept_epoch, epoch):
         token_cache.forget(credential.digest)
+        del request.scim  # the kept copy names nothing now, not even for the log of a refusal
         request.scim = authenticate_bearer(request)
     if throttled is not None:
         detail = RATE_LIMITED.format(

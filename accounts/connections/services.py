@@ -110,7 +110,7 @@ def scim_token_authenticate(secret: str, *, client_address: str | None = None) -
         if token.is_usable():
             token.kept_epoch = kept.epoch
             if mark_use(token, client_address=client_address):
-                token_cache.forget(digest)  # its copy holds the previous last use
+                token_cache.keep(digest, _row_of(token), kept.epoch, kept_at=kept.kept_at)
             return token
         token_cache.forget(digest)
     epoch = token_cache.epoch_now()  # before the read: a change committed after it renews the epoch
@@ -119,9 +119,9 @@ def scim_token_authenticate(secret: str, *, client_address: str | None = None) -
     if token is None or not token.is_usable():
         return None
     token.kept_epoch = None
-    wrote = mark_use(token, client_address=client_address)
-    if epoch is not None and token.connection.enabled and not wrote:
-        token_cache.keep(digest, found[0], epoch)
+    mark_use(token, client_address=client_address)
+    if epoch is not None and token.connection.enabled:
+        token_cache.keep(digest, _row_of(token), epoch)
     return token
 
 
@@ -143,6 +143,16 @@ def _token_query(digest: str):
     """
     columns = [prefix + name for _, prefix, names in _TOKEN_COLUMNS for name in names]
     return ScimSecretToken.objects.filter(digest=digest).values_list(*columns)
+
+
+def _row_of(token: ScimSecretToken) -> tuple:
+    """The row _token_from_row builds this token from (with what mark_use wrote since the read)."""
+    instances = (token, token.connection, token.connection.organization)
+    return tuple(
+        getattr(instance, name)
+        for instance, (_, _, names) in zip(instances, _TOKEN_COLUMNS, strict=True)
+        for name in names
+    )
 
 
 def _token_from_row(row: tuple) -> ScimSecretToken:
