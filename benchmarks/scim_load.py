@@ -105,7 +105,8 @@ def production_env(db_name: str, port: int, static_root: Path, args) -> dict:
         # The per-connection limit (100/s by default) would be what is measured; still taken, from Redis.
         SCIM_RATE_LIMIT="1000000",
         SCIM_RATE_BURST="1000000",
-        QUERY_COUNT_HEADER="true",
+        # Counted for the checked pass only (it asks); wrk's requests run without the counter.
+        QUERY_COUNT_HEADER="asked",
     )
     if args.workers:
         env["WEB_CONCURRENCY"] = str(args.workers)
@@ -379,7 +380,12 @@ class Target:
     def request(self, method: str, path: str, body: bytes | None = None, conn=None):
         own = conn is None
         conn = conn or http.client.HTTPConnection(HOST, self.port, timeout=30)
-        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/scim+json", **self.headers}
+        headers = {
+            "Authorization": f"Bearer {self.token}",
+            "Accept": "application/scim+json",
+            "X-Query-Count": "?",  # the portal counts this request's statements (QUERY_COUNT_HEADER=asked)
+            **self.headers,
+        }
         if body is not None:
             headers["Content-Type"] = "application/scim+json"
         conn.request(method, self.base + path, body=body, headers=headers)

@@ -171,3 +171,27 @@ def test_redis_replies_are_parsed_by_hiredis_not_python():
     from redis.utils import HIREDIS_AVAILABLE  # a dependency: a third less CPU per EVALSHA
 
     assert HIREDIS_AVAILABLE is True
+
+
+def test_the_limit_holds_after_redis_forgets_its_scripts(settings, rate_limited, redis_client):
+    settings.SCIM_RATE_LIMIT, settings.SCIM_RATE_BURST = 1, 2
+    assert ratelimit.rate_limit_take(10**9 + 1) is None
+
+    redis_client.script_flush()  # what a restarted Redis knows
+    taken = [ratelimit.rate_limit_take(10**9 + 1) for _ in range(2)]
+
+    assert taken == [None, ratelimit.Throttled(retry_after=1, limit=1, burst=2)]
+
+
+def test_the_limit_holds_after_redis_drops_the_connection(settings, rate_limited, redis_client):
+    settings.SCIM_RATE_LIMIT, settings.SCIM_RATE_BURST = 1, 2
+    assert ratelimit.rate_limit_take(10**9 + 2) is None
+    before = SCIM_RATE_LIMIT_ERRORS._value.get()
+
+    held = ratelimit._threads.connections[settings.REDIS_URL]
+    host, port = held._sock.getsockname()[:2]
+    redis_client.client_kill(f"{host}:{port}")  # as a Redis restart or an idle timeout would
+    taken = [ratelimit.rate_limit_take(10**9 + 2) for _ in range(2)]
+
+    assert taken == [None, ratelimit.Throttled(retry_after=1, limit=1, burst=2)]
+    assert SCIM_RATE_LIMIT_ERRORS._value.get() == before  # reconnected, not served unthrottled
