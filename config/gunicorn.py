@@ -27,7 +27,11 @@ worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "config.gunicorn_worker.B
 # processes beyond the cores only contend for them. Measured on 2 cores at 16 connections
 # (benchmarks/README.md, scim_load.py): 2 processes used 10-30 % less CPU per request than 5.
 workers = _int("WEB_CONCURRENCY", max(2, min(multiprocessing.cpu_count(), 8)))
-threads = _int("GUNICORN_THREADS", 8)
+# Threads per process: 4 answered as many requests/s as 8 at 16 connections on 2 cores, with a
+# shorter tail (p99 32-69 ms against 36-94 ms, benchmarks/README.md ninth pass): requests beyond
+# them wait in the worker's FIFO queue instead of contending for one GIL, and each thread keeps
+# a database connection, so half as many.
+threads = _int("GUNICORN_THREADS", 4)
 # Open connections per worker process (idle and kept-alive ones included) before it stops
 # accepting; further ones wait in the listen backlog.
 worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 1000)
@@ -48,7 +52,7 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # GUNICORN_REQUEST_READ_TIMEOUT (15 s for a whole request from its first byte, else 408),
 # GUNICORN_MAX_REQUEST_LINE (64 KiB, else 414), GUNICORN_MAX_BUFFERED_BODY (4 MiB, larger bodies
 # go to Django unbuffered, which refuses them with 413) and GUNICORN_MAX_QUEUED (requests waiting
-# for a thread per process before new ones get 503 with Retry-After at once; 16 x threads).
+# for a thread per process before new ones get 503 with Retry-After at once; 32 x threads, 128).
 # Recycle workers now and then (jittered so that they do not all restart together): a guard
 # against a leak, not a need (a worker's RSS is flat over 100,000 requests), and a recycle costs
 # about 0.6 s of CPU (new connections, statements compiled again) and its kept-alive clients:

@@ -72,7 +72,7 @@ class BufferingWorker(ThreadWorker):
             self.max_request_line + self.cfg.limit_request_fields * self.cfg.limit_request_field_size
         )
         self.max_buffered_body = _int("GUNICORN_MAX_BUFFERED_BODY", 4 * 1024 * 1024)
-        self.max_queued = _int("GUNICORN_MAX_QUEUED", 16 * self.cfg.threads)
+        self.max_queued = _int("GUNICORN_MAX_QUEUED", 32 * self.cfg.threads)
         self.keepalive_requests = _int("GUNICORN_KEEPALIVE_REQUESTS", 100)
         # Connections being read (or drained after an error answer) by the main loop.
         self.reading: set[TConn] = set()
