@@ -68,6 +68,17 @@ class ScimClient:
         return self.request("DELETE", path, **kwargs)
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The real Redis (REDIS_URL, which CI sets): missing, a test fails in CI and is skipped elsewhere."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set REDIS_URL")
+        pytest.skip("REDIS_URL not set: this test needs the real Redis")
+    return url
+
+
 @pytest.fixture
 def organization(db):
     return organization_create(slug="contoso", name="Contoso")

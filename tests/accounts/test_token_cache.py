@@ -6,7 +6,6 @@ under an epoch key of each test's own; tests/config/test_token_cache_server.py c
 across the production web command's processes.
 """
 
-import os
 import uuid
 from datetime import timedelta
 
@@ -28,16 +27,6 @@ ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 TOKEN_TABLE = "accounts_scimsecrettoken"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("CI must set REDIS_URL")
-        pytest.skip("REDIS_URL not set: kept tokens need the real Redis")
-    return url
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ the next request.
 """
 
 import json
-import os
 
 import pytest
 
@@ -23,12 +22,7 @@ REQUESTS = 40
 
 
 @pytest.fixture(scope="module")
-def production(tmp_path_factory):
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("CI must set REDIS_URL")
-        pytest.skip("REDIS_URL not set: kept tokens need the real Redis")
+def production(tmp_path_factory, redis_url):
     tmp = tmp_path_factory.mktemp("token-cache")
     port = free_port()
     env = base_environment(
@@ -36,7 +30,7 @@ def production(tmp_path_factory):
         DJANGO_SECRET_KEY="t" * 20 + "a-production-like-random-secret-value-0123456789",
         DJANGO_ALLOWED_HOSTS=PUBLIC_HOST,
         DATABASE_URL=f"sqlite:///{tmp / 'production.sqlite3'}",
-        REDIS_URL=url.rsplit("/", 1)[0] + f"/{REDIS_DATABASE}",
+        REDIS_URL=redis_url.rsplit("/", 1)[0] + f"/{REDIS_DATABASE}",
         PORTAL_BASE_URL=f"https://{PUBLIC_HOST}",
         TRUSTED_PROXIES="127.0.0.0/8",
         DJANGO_STATIC_ROOT=str(tmp / "static"),

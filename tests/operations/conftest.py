@@ -1,20 +1,9 @@
 """Fixtures of the operations tests: the real Redis (REDIS_URL, which CI sets), isolated by key prefix."""
 
-import os
 import uuid
 
 import pytest
 import redis as redis_py
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("CI must set REDIS_URL")
-        pytest.skip("REDIS_URL not set: these tests need the real Redis")
-    return url
 
 
 @pytest.fixture
