@@ -76,10 +76,11 @@ def recall(digest: str) -> Kept | None:
     return kept
 
 
-def keep(digest: str, row: tuple, epoch: str) -> None:
+def keep(digest: str, row: tuple, epoch: str, kept_at: float | None = None) -> None:
+    """Keep a token's row under the epoch read before it; kept_at: a kept one's, rewritten."""
     if len(_kept) >= MAX_KEPT:
         _kept.clear()
-    _kept[digest] = Kept(row=row, epoch=epoch, kept_at=time.monotonic())
+    _kept[digest] = Kept(row=row, epoch=epoch, kept_at=time.monotonic() if kept_at is None else kept_at)
 
 
 def still_trusted(kept_epoch: str, epoch: str | None) -> bool:

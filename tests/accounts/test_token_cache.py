@@ -272,3 +272,16 @@ def test_a_bearer_nobody_issued_is_never_kept(epoch_key, organization):
     reads = [token_reads(scim)[0] for _ in range(2)]
 
     assert reads == [2, 2]  # the lookup, then the refused credential's connection for the log
+
+
+def test_a_kept_tokens_next_use_is_recorded_and_it_stays_kept(epoch_key, organization, monkeypatch, scim):
+    keep_token(scim)
+
+    later = timezone.now() + timedelta(minutes=6)  # past LAST_USED_RESOLUTION
+    monkeypatch.setattr("django.utils.timezone.now", lambda: later)
+    recorded, response = token_reads(scim)
+    after, _ = token_reads(scim)
+
+    assert response.status_code == 200
+    assert ScimSecretToken.objects.get(connection__organization=organization).last_used_at == later
+    assert (recorded, after) == (0, 0)
