@@ -133,7 +133,8 @@ def throttle(request) -> None:
     credential = request.scim.credential
     kept_epoch = getattr(credential, "kept_epoch", None)
     watched = token_cache.EPOCH_KEY if kept_epoch is not None else None
-    throttled, epoch = rate_limit_take_reading(request.scim.connection.pk, watched, token_cache.new_epoch())
+    initial = token_cache.new_epoch() if watched else ""
+    throttled, epoch = rate_limit_take_reading(request.scim.connection.pk, watched, initial)
     if kept_epoch is not None and not token_cache.still_trusted(kept_epoch, epoch):
         token_cache.forget(credential.digest)
         del request.scim  # the kept copy names nothing now, not even for the log of a refusal
