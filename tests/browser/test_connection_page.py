@@ -52,10 +52,6 @@ def two_connections(organization, people):
     return calm, trouble
 
 
-def _background(locator) -> str:
-    return locator.evaluate("element => getComputedStyle(element).backgroundColor")
-
-
 @pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["1440px", "390px"])
 def test_the_dashboard_shows_the_quarantined_connection_first_in_red(
     live_server, page, two_connections, viewport
@@ -73,8 +69,9 @@ def test_the_dashboard_shows_the_quarantined_connection_first_in_red(
     )
     expect(quarantined).to_have_text("Quarantined")
     expect(healthy).to_have_text("Healthy")
-    assert _background(quarantined) == RED_BACKGROUND
-    assert _background(healthy) == GREEN_BACKGROUND
+    # expect() waits for the stylesheet: read at once, the computed colour could still be the default.
+    expect(quarantined).to_have_css("background-color", RED_BACKGROUND)
+    expect(healthy).to_have_css("background-color", GREEN_BACKGROUND)
     expect(page.locator(f"#quarantine-status-{trouble.pk}")).to_contain_text("Invalid credentials (since")
     # The quarantined panel's badge is on the first screen.
     box = quarantined.bounding_box()
@@ -133,7 +130,7 @@ def test_the_connection_page_opens_with_its_health_banner_and_sections(
 
     row = page.locator("#result_list tr", has_text="Z in trouble")
     expect(row.locator(".health-badge")).to_have_text("Quarantined")
-    assert _background(row.locator(".health-badge")) == RED_BACKGROUND
+    expect(row.locator(".health-badge")).to_have_css("background-color", RED_BACKGROUND)
 
     page.goto(f"{live_server.url}/admin/accounts/provisioningconnection/{trouble.pk}/change/")
     banner = page.locator("#health-banner")
